@@ -1,0 +1,39 @@
+# A Valgrind-aware CPython: the patch series in patches/, the new files in
+# overlay/, and this driver.  `make` builds build/python; README.md has the
+# rest.
+
+include source.conf
+
+PREFIX ?= /usr/local
+# Extra options for CPython's configure, e.g. CONFIGURE_ARGS=--with-pydebug
+CONFIGURE_ARGS ?=
+JOBS ?= $(shell nproc)
+
+BUILD := build
+PYTHON := $(BUILD)/python
+
+.PHONY: all build deps install worktree export check bench demo clean distclean
+
+all: build
+
+deps:
+	tools/install-deps
+
+# Each step below is a no-op when its inputs did not change, so `make` after
+# an edit recompiles only what the edit touched.
+build:
+	@tools/prepare-source
+	@tools/configure-build -- --with-valgrind --prefix=$(PREFIX) $(CONFIGURE_ARGS)
+	@$(MAKE) -C $(BUILD)/obj -j$(JOBS) --no-print-directory > $(BUILD)/make.log 2>&1 \
+	    || { tail -n 30 $(BUILD)/make.log; echo "make: CPython build failed (log: $(BUILD)/make.log)"; exit 1; }
+	@ln -sfn obj/python $(PYTHON)
+	@echo "built $(PYTHON): $$($(PYTHON) -c 'import sys; print(sys.version.split()[0])')"
+
+install: build
+	$(MAKE) -C $(BUILD)/obj install
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/python $(BUILD)/tests
+
+distclean:
+	rm -rf $(BUILD)
