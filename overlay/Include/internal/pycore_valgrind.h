@@ -1,0 +1,60 @@
+#ifndef Py_INTERNAL_VALGRIND_H
+#define Py_INTERNAL_VALGRIND_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef Py_BUILD_CORE
+#  error "this header requires Py_BUILD_CORE define"
+#endif
+
+/* How pymalloc behaves under Valgrind (configure --with-valgrind).
+
+   The decision is taken once, by the first PyMem_/PyObject_ allocation of the
+   process: until then the allocator tables hold the "first use" functions
+   declared below, which decide, put the chosen functions into the tables and
+   forward the call.  From then on no allocation tests anything: off Valgrind
+   the tables hold pymalloc's own functions, as in a build without the feature.
+
+   Under Valgrind the tool and PYTHONVALGRIND choose (Misc/README.valgrind):
+   tools that track heap blocks (memcheck, helgrind, drd, massif, dhat) get the
+   C library allocator, so that they see every block; the others (callgrind,
+   cachegrind, lackey, none) keep pymalloc, so that profiles show the real
+   allocator.  The implementation is in Objects/obmalloc_valgrind.h. */
+
+typedef enum {
+    _PyValgrind_UNDECIDED = 0,  /* no PyMem_/PyObject_ allocation yet */
+    _PyValgrind_NATIVE,         /* not running under Valgrind: pymalloc */
+    _PyValgrind_MALLOC,         /* under Valgrind, routed to malloc() */
+    _PyValgrind_PYMALLOC,       /* under Valgrind, pymalloc kept */
+} _PyValgrind_Mode;
+
+/* The mode of the process (deciding it now if no allocation did yet). */
+extern _PyValgrind_Mode _PyValgrind_GetMode(void);
+
+/* "native", "malloc" or "pymalloc". */
+extern const char * _PyValgrind_ModeName(_PyValgrind_Mode mode);
+
+/* The running Valgrind tool ("memcheck", "callgrind", ...), or NULL when not
+   running under Valgrind or when the tool cannot be told. */
+extern const char * _PyValgrind_GetToolName(void);
+
+/* Check the PYTHONVALGRIND environment variable: an unknown value is an
+   error at startup, as an unknown PYTHONMALLOC is. */
+extern PyStatus _PyValgrind_CheckEnv(void);
+
+/* The first-use functions that stand for pymalloc in the static allocator
+   tables (pycore_pymem_init.h). */
+extern void* _PyValgrind_FirstMalloc(void *ctx, size_t size);
+extern void* _PyValgrind_FirstCalloc(void *ctx, size_t nelem, size_t elsize);
+extern void* _PyValgrind_FirstRealloc(void *ctx, void *ptr, size_t size);
+extern void _PyValgrind_FirstFree(void *ctx, void *ptr);
+
+#define _PyValgrind_FIRST_USE_ALLOC \
+    {NULL, _PyValgrind_FirstMalloc, _PyValgrind_FirstCalloc, \
+     _PyValgrind_FirstRealloc, _PyValgrind_FirstFree}
+
+#ifdef __cplusplus
+}
+#endif
+#endif  /* !Py_INTERNAL_VALGRIND_H */

@@ -1,0 +1,324 @@
+/* pymalloc under Valgrind: decide once, at the first allocation.
+
+   Included by obmalloc.c after pymalloc's own functions (WITH_VALGRIND and
+   WITH_PYMALLOC only), because routing must free and move blocks that
+   pymalloc handed out.  pycore_valgrind.h says what this does and why; the
+   user's side is in Misc/README.valgrind.
+
+   pymalloc serves requests up to 512 bytes from 256 KiB arenas that it maps
+   itself.  Memcheck sees an arena as one block: it cannot report a leaked
+   PyMem_Malloc() block, nor a write one byte past a 24-byte request, because
+   the neighbouring bytes belong to the same arena.  Routing each request to
+   malloc() lets Memcheck put a redzone around every block and keep a stack
+   for it.  Tools that count instructions (Callgrind, Cachegrind) must not see
+   that change, or they would profile an allocator that production never runs.
+
+   CPython's original --with-valgrind tested a flag in every pymalloc call and
+   routed under every tool.  Here nothing is tested per call: the allocator
+   tables start out holding the first-use functions, and the first call through
+   any of them decides and rewrites the tables. */
+
+#include "pycore_initconfig.h"    // _PyStatus_ERR()
+
+#include <fcntl.h>                // open()
+#include <unistd.h>               // read(), close()
+#include <valgrind/valgrind.h>
+
+/* Set once, by decide_mode(); read only through get_mode(). */
+static _PyValgrind_Mode valgrind_mode = _PyValgrind_UNDECIDED;
+
+/* The running tool's name, filled in by decide_mode(). */
+static char valgrind_tool[32];
+
+
+/* --- routed to the C library allocator ------------------------------------
+
+   These mirror the fallback paths of _PyObject_Malloc() and friends, which
+   already hand requests pymalloc declines to PyMem_RawMalloc() and count
+   them in raw_allocated_blocks.  Freeing goes through _PyObject_Free(), which
+   asks the radix tree whether pymalloc owns the block: blocks handed out
+   before the decision (an embedder's early call, or the previous life of a
+   re-initialised runtime) still go back to pymalloc. */
+
+static void *
+routed_malloc(void *Py_UNUSED(ctx), size_t nbytes)
+{
+    void *ptr = PyMem_RawMalloc(nbytes);
+    if (ptr != NULL) {
+        OMState *state = get_state();
+        raw_allocated_blocks++;
+    }
+    return ptr;
+}
+
+static void *
+routed_calloc(void *Py_UNUSED(ctx), size_t nelem, size_t elsize)
+{
+    void *ptr = PyMem_RawCalloc(nelem, elsize);
+    if (ptr != NULL) {
+        OMState *state = get_state();
+        raw_allocated_blocks++;
+    }
+    return ptr;
+}
+
+static void *
+routed_realloc(void *ctx, void *ptr, size_t nbytes)
+{
+    if (ptr == NULL) {
+        return routed_malloc(ctx, nbytes);
+    }
+    OMState *state = get_state();
+    poolp pool = POOL_ADDR(ptr);
+    if (!address_in_range(state, ptr, pool)) {
+        return PyMem_RawRealloc(ptr, nbytes);
+    }
+    /* A pymalloc block: move it out to malloc(). */
+    void *moved = routed_malloc(ctx, nbytes);
+    if (moved != NULL) {
+        size_t size = INDEX2SIZE(pool->szidx);
+        memcpy(moved, ptr, Py_MIN(size, nbytes));
+        (void)pymalloc_free(state, ctx, ptr);
+    }
+    return moved;
+}
+
+#define ROUTED_ALLOC \
+    {NULL, routed_malloc, routed_calloc, routed_realloc, _PyObject_Free}
+#define REAL_PYMALLOC_ALLOC \
+    {NULL, _PyObject_Malloc, _PyObject_Calloc, _PyObject_Realloc, _PyObject_Free}
+
+/* What "pymalloc" means in this process: the first-use functions until the
+   decision, then pymalloc's own or the routed ones.  obmalloc.c's
+   PYMALLOC_ALLOC reads it, so that setting up allocators after the decision
+   (PYTHONMALLOC, a second Py_Initialize) installs the chosen functions. */
+static PyMemAllocatorEx valgrind_pymalloc = _PyValgrind_FIRST_USE_ALLOC;
+
+
+/* --- which tool is running -------------------------------------------------
+
+   No client request names the tool.  Valgrind maps the tool's executable into
+   the process, as /usr/libexec/valgrind/memcheck-amd64-linux for instance, so
+   its name is in /proc/self/maps.  This runs at the first allocation: no
+   stdio, no heap. */
+
+/* If a /proc/self/maps line names a Valgrind tool executable, copy the
+   tool's name ("memcheck") into valgrind_tool and return 1. */
+static int
+tool_from_maps_line(const char *line)
+{
+    const char *path = strstr(line, "/valgrind/");
+    if (path == NULL) {
+        return 0;
+    }
+    const char *base = strrchr(path, '/') + 1;
+    size_t len = strlen(base);
+    if (strncmp(base, "vgpreload_", 10) == 0
+        || len < 6 || strcmp(base + len - 6, "-linux") != 0)
+    {
+        return 0;
+    }
+    /* "<tool>-<arch>-<os>": drop the last two dash-separated fields. */
+    const char *end = strrchr(base, '-');
+    if (end == NULL) {
+        return 0;
+    }
+    while (end > base && end[-1] != '-') {
+        end--;
+    }
+    if (end == base || (size_t)(end - base) > sizeof(valgrind_tool)) {
+        return 0;
+    }
+    memcpy(valgrind_tool, base, end - base - 1);
+    valgrind_tool[end - base - 1] = '\0';
+    return 1;
+}
+
+static void
+read_tool_name(void)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return;
+    }
+    char line[512];
+    size_t len = 0;
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (chunk[i] != '\n') {
+                if (len < sizeof(line) - 1) {
+                    line[len++] = chunk[i];
+                }
+                continue;
+            }
+            line[len] = '\0';
+            len = 0;
+            if (tool_from_maps_line(line)) {
+                close(fd);
+                return;
+            }
+        }
+    }
+    close(fd);
+}
+
+
+/* --- the decision ----------------------------------------------------------- */
+
+/* Tools that replace malloc() to track every heap block: they only see what
+   pymalloc hands out if it is routed to malloc().  Every other tool (callgrind,
+   cachegrind, lackey, none, and tools unknown here) keeps pymalloc. */
+static const char * const heap_tracking_tools[] = {
+    "memcheck", "helgrind", "drd", "massif", "dhat", NULL,
+};
+
+static int
+parse_mode(const char *value, _PyValgrind_Mode *mode)
+{
+    if (value == NULL || value[0] == '\0' || strcmp(value, "auto") == 0) {
+        *mode = _PyValgrind_UNDECIDED;  /* the tool decides */
+    }
+    else if (strcmp(value, "malloc") == 0) {
+        *mode = _PyValgrind_MALLOC;
+    }
+    else if (strcmp(value, "pymalloc") == 0) {
+        *mode = _PyValgrind_PYMALLOC;
+    }
+    else {
+        return -1;
+    }
+    return 0;
+}
+
+static _PyValgrind_Mode
+default_mode_for_tool(const char *tool)
+{
+    for (int i = 0; heap_tracking_tools[i] != NULL; i++) {
+        if (strcmp(tool, heap_tracking_tools[i]) == 0) {
+            return _PyValgrind_MALLOC;
+        }
+    }
+    return _PyValgrind_PYMALLOC;
+}
+
+/* PYTHONVALGRIND is read here, at the first allocation, before the command
+   line is parsed: -E and -I do not hide it.  A bad value counts as "auto"
+   here, and _PyValgrind_CheckEnv() stops the startup with an error. */
+static _PyValgrind_Mode
+decide_mode(void)
+{
+    if (!RUNNING_ON_VALGRIND) {
+        return _PyValgrind_NATIVE;
+    }
+    read_tool_name();
+    _PyValgrind_Mode mode;
+    if (parse_mode(getenv("PYTHONVALGRIND"), &mode) < 0
+        || mode == _PyValgrind_UNDECIDED)
+    {
+        mode = default_mode_for_tool(valgrind_tool);
+    }
+    return mode;
+}
+
+/* Replace the first-use functions wherever the allocator tables still hold
+   them: the standard tables and the tables beneath the debug hooks. */
+static void
+install_chosen_allocator(void)
+{
+    PyMemAllocatorEx *tables[] = {
+        &_PyMem, &_PyObject, &_PyMem_Debug.mem.alloc, &_PyMem_Debug.obj.alloc,
+    };
+    PyMutex_Lock(&ALLOCATORS_MUTEX);
+    for (size_t i = 0; i < Py_ARRAY_LENGTH(tables); i++) {
+        if (tables[i]->malloc == _PyValgrind_FirstMalloc) {
+            *tables[i] = valgrind_pymalloc;
+        }
+    }
+    PyMutex_Unlock(&ALLOCATORS_MUTEX);
+}
+
+/* Called through a first-use function: by the very first allocation, or by
+   a caller holding a copy of a table taken before it (PyMem_GetAllocator()
+   before any allocation, or a runtime reset by Py_Finalize()).  Deciding is
+   idempotent: two threads racing here decide the same. */
+static const PyMemAllocatorEx *
+first_use(void)
+{
+    if (valgrind_mode == _PyValgrind_UNDECIDED) {
+        _PyValgrind_Mode mode = decide_mode();
+        PyMemAllocatorEx chosen = (mode == _PyValgrind_MALLOC
+                                   ? (PyMemAllocatorEx)ROUTED_ALLOC
+                                   : (PyMemAllocatorEx)REAL_PYMALLOC_ALLOC);
+        valgrind_pymalloc = chosen;
+        valgrind_mode = mode;
+    }
+    install_chosen_allocator();
+    return &valgrind_pymalloc;
+}
+
+void *
+_PyValgrind_FirstMalloc(void *ctx, size_t size)
+{
+    return first_use()->malloc(ctx, size);
+}
+
+void *
+_PyValgrind_FirstCalloc(void *ctx, size_t nelem, size_t elsize)
+{
+    return first_use()->calloc(ctx, nelem, elsize);
+}
+
+void *
+_PyValgrind_FirstRealloc(void *ctx, void *ptr, size_t size)
+{
+    return first_use()->realloc(ctx, ptr, size);
+}
+
+void
+_PyValgrind_FirstFree(void *ctx, void *ptr)
+{
+    first_use()->free(ctx, ptr);
+}
+
+
+/* --- queries ------------------------------------------------------------- */
+
+_PyValgrind_Mode
+_PyValgrind_GetMode(void)
+{
+    if (valgrind_mode == _PyValgrind_UNDECIDED) {
+        (void)first_use();
+    }
+    return valgrind_mode;
+}
+
+const char *
+_PyValgrind_ModeName(_PyValgrind_Mode mode)
+{
+    switch (mode) {
+    case _PyValgrind_NATIVE: return "native";
+    case _PyValgrind_MALLOC: return "malloc";
+    case _PyValgrind_PYMALLOC: return "pymalloc";
+    default: return "undecided";
+    }
+}
+
+const char *
+_PyValgrind_GetToolName(void)
+{
+    (void)_PyValgrind_GetMode();
+    return valgrind_tool[0] != '\0' ? valgrind_tool : NULL;
+}
+
+PyStatus
+_PyValgrind_CheckEnv(void)
+{
+    _PyValgrind_Mode mode;
+    if (parse_mode(getenv("PYTHONVALGRIND"), &mode) < 0) {
+        return _PyStatus_ERR("PYTHONVALGRIND: unknown mode "
+                             "(expected auto, malloc or pymalloc)");
+    }
+    return _PyStatus_OK();
+}
