@@ -21,13 +21,17 @@ deps:
 
 # Each step below is a no-op when its inputs did not change, so `make` after
 # an edit recompiles only what the edit touched.
-build:
+build: deps
 	@tools/prepare-source
 	@tools/configure-build -- --with-valgrind --prefix=$(PREFIX) $(CONFIGURE_ARGS)
 	@$(MAKE) -C $(BUILD)/obj -j$(JOBS) --no-print-directory > $(BUILD)/make.log 2>&1 \
 	    || { tail -n 30 $(BUILD)/make.log; echo "make: CPython build failed (log: $(BUILD)/make.log)"; exit 1; }
 	@ln -sfn obj/python $(PYTHON)
 	@echo "built $(PYTHON): $$($(PYTHON) -c 'import sys; print(sys.version.split()[0])')"
+
+# The project's tests, then CPython's own tests on the patched build.
+check: deps build
+	@$(PYTHON) tests/run.py
 
 install: build
 	$(MAKE) -C $(BUILD)/obj install

@@ -1,0 +1,70 @@
+"""Helpers shared by the project's tests: build a C extension against the
+interpreter under test, and run it under Valgrind with XML output parsed."""
+
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import xml.etree.ElementTree as ET
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(TOP, "build")
+PYTHON = os.path.join(BUILD, "python")
+EXT_DIR = os.path.join(BUILD, "tests", "ext")
+
+
+def build_extension(source, name):
+    """Compile one C file into an extension module for build/python, with
+    -O0 -g so that Memcheck's stacks keep every function.  Return the
+    directory to put on PYTHONPATH."""
+    os.makedirs(EXT_DIR, exist_ok=True)
+    target = os.path.join(EXT_DIR, name + sysconfig.get_config_var("EXT_SUFFIX"))
+    if (os.path.exists(target)
+            and os.path.getmtime(target) >= os.path.getmtime(source)
+            and os.path.getmtime(target) >= os.path.getmtime(PYTHON)):
+        return EXT_DIR
+    includes = [os.path.join(sysconfig.get_config_var("srcdir"), "Include"),
+                sysconfig.get_config_var("abs_builddir")]
+    cmd = (["gcc", "-shared", "-fPIC", "-O0", "-g", "-Wall", "-Werror"]
+           + ["-I" + d for d in includes] + [source, "-o", target])
+    subprocess.run(cmd, check=True)
+    return EXT_DIR
+
+
+class ValgrindError:
+    """One <error> of Valgrind's XML output."""
+
+    def __init__(self, node):
+        self.kind = node.findtext("kind")
+        self.text = (node.findtext("what")
+                     or node.findtext("xwhat/text") or "")
+        stack = node.find("stack")
+        self.functions = ([f.findtext("fn") or "?" for f in stack.findall("frame")]
+                          if stack is not None else [])
+
+    def __repr__(self):
+        return "<%s %s in %s>" % (self.kind, self.text,
+                                  " < ".join(self.functions[:8]))
+
+
+def valgrind(args, tool="memcheck", options=(), env=None, timeout=600):
+    """Run build/python ARGS under Valgrind.  Return (process, errors), the
+    errors parsed from --xml output (Memcheck only)."""
+    run_env = dict(os.environ)
+    run_env.update(env or {})
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = ["valgrind", "--tool=" + tool, "-q"]
+        xml_file = os.path.join(tmp, "out.xml")
+        if tool == "memcheck":
+            cmd += ["--xml=yes", "--xml-file=" + xml_file]
+        elif tool in ("callgrind", "cachegrind", "massif", "dhat"):
+            cmd += ["--%s-out-file=%s" % (tool, os.path.join(tmp, "out"))]
+        cmd += list(options) + [PYTHON] + list(args)
+        proc = subprocess.run(cmd, env=run_env, capture_output=True,
+                              text=True, timeout=timeout)
+        errors = []
+        if tool == "memcheck":
+            root = ET.parse(xml_file).getroot()
+            errors = [ValgrindError(e) for e in root.findall("error")]
+    return proc, errors
