@@ -29,9 +29,17 @@ build: deps
 	@ln -sfn obj/python $(PYTHON)
 	@echo "built $(PYTHON): $$($(PYTHON) -c 'import sys; print(sys.version.split()[0])')"
 
+# The main job: valgrind build/python on an extension that leaks.
+demo: build
+	@$(PYTHON) tools/demo
+
 # The project's tests, then CPython's own tests on the patched build.
 check: deps build
 	@$(PYTHON) tests/run.py
+
+# Benchmarks against builds of the same tarball without the series (README).
+bench: build
+	@$(PYTHON) tools/bench
 
 install: build
 	$(MAKE) -C $(BUILD)/obj install

@@ -54,22 +54,24 @@ def run_cpython_tests():
         if not os.path.exists(junit):
             return 0, 1
         cases = ET.parse(junit).getroot().iter("testcase")
-        passed = failed = 0
+        passed = failed = skipped = 0
         for case in cases:
             if case.find("failure") is not None or case.find("error") is not None:
                 failed += 1
+            elif case.find("skipped") is not None:
+                skipped += 1
             else:
                 passed += 1
         if proc.returncode != 0 and failed == 0:
             failed = 1      # a crash or a worker failure outside any test case
-        return passed, failed
+        return passed, failed, skipped
 
 
 def main():
     quick = "--quick" in sys.argv
     modules = sorted(f[:-3] for f in os.listdir(HERE)
                      if f.startswith("test_") and f.endswith(".py"))
-    passed = failed = 0
+    passed = failed = skipped = 0
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
         for module, (p, f, out) in zip(modules, pool.map(run_suite, modules)):
             status = "ok" if f == 0 else "FAILED"
@@ -80,11 +82,12 @@ def main():
             passed += p
             failed += f
     if not quick:
-        p, f = run_cpython_tests()
-        print("CPython tests (%s): %d passed, %d failed" % (" ".join(CPYTHON_TESTS), p, f))
+        p, f, skipped = run_cpython_tests()
+        print("CPython tests (%s): %d passed, %d failed, %d skipped"
+              % (" ".join(CPYTHON_TESTS), p, f, skipped))
         passed += p
         failed += f
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 
 

@@ -14,22 +14,22 @@ PYTHON = os.path.join(BUILD, "python")
 EXT_DIR = os.path.join(BUILD, "tests", "ext")
 
 
-def build_extension(source, name):
+def build_extension(source, name, ext_dir=EXT_DIR):
     """Compile one C file into an extension module for build/python, with
     -O0 -g so that Memcheck's stacks keep every function.  Return the
     directory to put on PYTHONPATH."""
-    os.makedirs(EXT_DIR, exist_ok=True)
-    target = os.path.join(EXT_DIR, name + sysconfig.get_config_var("EXT_SUFFIX"))
+    os.makedirs(ext_dir, exist_ok=True)
+    target = os.path.join(ext_dir, name + sysconfig.get_config_var("EXT_SUFFIX"))
     if (os.path.exists(target)
             and os.path.getmtime(target) >= os.path.getmtime(source)
             and os.path.getmtime(target) >= os.path.getmtime(PYTHON)):
-        return EXT_DIR
+        return ext_dir
     includes = [os.path.join(sysconfig.get_config_var("srcdir"), "Include"),
                 sysconfig.get_config_var("abs_builddir")]
     cmd = (["gcc", "-shared", "-fPIC", "-O0", "-g", "-Wall", "-Werror"]
            + ["-I" + d for d in includes] + [source, "-o", target])
     subprocess.run(cmd, check=True)
-    return EXT_DIR
+    return ext_dir
 
 
 class ValgrindError:
