@@ -2,7 +2,6 @@
 # overlay/, and this driver.  `make` builds build/python; README.md has the
 # rest.
 
-include source.conf
 
 PREFIX ?= /usr/local
 # Extra options for CPython's configure, e.g. CONFIGURE_ARGS=--with-pydebug
@@ -17,7 +16,7 @@ PYTHON := $(BUILD)/python
 all: build
 
 deps:
-	tools/install-deps
+	@tools/install-deps
 
 # Each step below is a no-op when its inputs did not change, so `make` after
 # an edit recompiles only what the edit touched.
@@ -40,6 +39,14 @@ check: deps build
 # Benchmarks against builds of the same tarball without the series (README).
 bench: build
 	@$(PYTHON) tools/bench
+
+# Edit the series in place: build/worktree is a git repository with one
+# commit per patch; `make export` writes it back to overlay/ and patches/.
+worktree:
+	@tools/worktree
+
+export:
+	@tools/export
 
 install: build
 	$(MAKE) -C $(BUILD)/obj install

@@ -17,4 +17,4 @@ def churn(iterations):
 
 
 if __name__ == "__main__":
-    churn(int(sys.argv[1]) if len(sys.argv) > 1 else 300_000)
+    churn(int(sys.argv[1]) if len(sys.argv) > 1 else 3_000_000)
