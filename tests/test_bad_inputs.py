@@ -114,8 +114,15 @@ class Series(unittest.TestCase):
         self.assertTreeUntouched()
 
 
-def configure(args, extra=()):
-    """Run the prepared tree's configure in a scratch directory."""
+# The files the series hooks into: with --with-valgrind=no they must compile
+# and contain nothing of the feature.
+HOOKED_OBJECTS = ["Objects/obmalloc.o", "Python/preconfig.o", "Python/initconfig.o"]
+
+
+def configure(args, extra=(), compile_hooked=False):
+    """Run the prepared tree's configure in a scratch directory; optionally
+    compile HOOKED_OBJECTS there.  Return (configure's process, pyconfig.h,
+    the symbols of the compiled objects)."""
     obj = tempfile.mkdtemp()
     try:
         proc = run([os.path.join(support.BUILD, "src", "configure")]
@@ -124,7 +131,12 @@ def configure(args, extra=()):
         if os.path.exists(os.path.join(obj, "pyconfig.h")):
             with open(os.path.join(obj, "pyconfig.h")) as f:
                 pyconfig = f.read()
-        return proc, pyconfig
+        symbols = None
+        if compile_hooked and proc.returncode == 0:
+            made = run(["make"] + HOOKED_OBJECTS, cwd=obj)
+            if made.returncode == 0:
+                symbols = run(["nm"] + HOOKED_OBJECTS, cwd=obj).stdout
+        return proc, pyconfig, symbols
     finally:
         shutil.rmtree(obj)
 
@@ -138,7 +150,7 @@ class Configure(unittest.TestCase):
             "yes_without_header": (["--with-valgrind=yes"],
                                    ["ac_cv_header_valgrind_valgrind_h=no"]),
             "bad_value": (["--with-valgrind=maybe"], []),
-            "no": (["--with-valgrind=no"], []),
+            "no": (["--with-valgrind=no"], [], True),
             "auto_without_header": ([], ["ac_cv_header_valgrind_valgrind_h=no"]),
         }
         with concurrent.futures.ThreadPoolExecutor(len(cases)) as pool:
@@ -146,22 +158,26 @@ class Configure(unittest.TestCase):
             cls.results = {k: f.result() for k, f in futures.items()}
 
     def test_yes_without_header_stops(self):
-        proc, _ = self.results["yes_without_header"]
+        proc, _, _ = self.results["yes_without_header"]
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("valgrind/valgrind.h not found", proc.stderr)
 
     def test_bad_value_stops(self):
-        proc, _ = self.results["bad_value"]
+        proc, _, _ = self.results["bad_value"]
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("--with-valgrind=maybe: expected yes, no or auto", proc.stderr)
 
     def test_no_compiles_none_of_it(self):
-        proc, pyconfig = self.results["no"]
+        proc, pyconfig, symbols = self.results["no"]
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("/* #undef WITH_VALGRIND */", pyconfig)
+        self.assertIsNotNone(symbols, "the hooked files do not compile")
+        self.assertIn("_PyObject_Malloc", symbols)
+        self.assertNotIn("_PyValgrind", symbols)
+        self.assertNotIn("valgrind", symbols.lower())
 
     def test_auto_without_header_disables(self):
-        proc, pyconfig = self.results["auto_without_header"]
+        proc, pyconfig, _ = self.results["auto_without_header"]
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("/* #undef WITH_VALGRIND */", pyconfig)
 
