@@ -34,11 +34,16 @@ static char valgrind_tool[32];
 /* --- routed to the C library allocator ------------------------------------
 
    These mirror the fallback paths of _PyObject_Malloc() and friends, which
-   already hand requests pymalloc declines to PyMem_RawMalloc() and count
-   them in raw_allocated_blocks.  Freeing goes through _PyObject_Free(), which
-   asks the radix tree whether pymalloc owns the block: blocks handed out
-   before the decision (an embedder's early call, or the previous life of a
-   re-initialised runtime) still go back to pymalloc. */
+   already hand the requests pymalloc declines to PyMem_RawMalloc() and count
+   them in raw_allocated_blocks.  Freeing and resizing go through
+   _PyObject_Free() and _PyObject_Realloc(), which ask pymalloc's radix tree
+   whether it owns the block: blocks handed out before the decision (an
+   embedder's early call, or the previous life of a re-initialised runtime)
+   still go back to pymalloc, and every other block to the C library.
+
+   Only pymalloc's public entry points are called from here: a new caller of
+   its static inline helpers would change how the compiler lays out its hot
+   paths, and those must stay the instructions of a build without this file. */
 
 static void *
 routed_malloc(void *Py_UNUSED(ctx), size_t nbytes)
@@ -68,19 +73,7 @@ routed_realloc(void *ctx, void *ptr, size_t nbytes)
     if (ptr == NULL) {
         return routed_malloc(ctx, nbytes);
     }
-    OMState *state = get_state();
-    poolp pool = POOL_ADDR(ptr);
-    if (!address_in_range(state, ptr, pool)) {
-        return PyMem_RawRealloc(ptr, nbytes);
-    }
-    /* A pymalloc block: move it out to malloc(). */
-    void *moved = routed_malloc(ctx, nbytes);
-    if (moved != NULL) {
-        size_t size = INDEX2SIZE(pool->szidx);
-        memcpy(moved, ptr, Py_MIN(size, nbytes));
-        (void)pymalloc_free(state, ctx, ptr);
-    }
-    return moved;
+    return _PyObject_Realloc(ctx, ptr, nbytes);
 }
 
 #define ROUTED_ALLOC \
