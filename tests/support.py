@@ -32,6 +32,14 @@ def build_extension(source, name, ext_dir=EXT_DIR):
     return ext_dir
 
 
+# The options of a leak-gating CI job: every leak kind but "still reachable"
+# is an error.  Correct code must pass with exactly these.
+MEMCHECK_GATE = ["--leak-check=full",
+                 "--show-leak-kinds=definite,indirect,possible",
+                 "--errors-for-leak-kinds=definite,indirect,possible",
+                 "--error-exitcode=99"]
+
+
 class ValgrindError:
     """One <error> of Valgrind's XML output."""
 

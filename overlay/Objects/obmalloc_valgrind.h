@@ -18,6 +18,10 @@
    tables start out holding the first-use functions, and the first call through
    any of them decides and rewrites the tables. */
 
+#include "pycore_freelist.h"      // _PyObject_ClearFreeLists()
+#include "pycore_gc.h"            // _PyGCHead_NEXT()
+#include "pycore_hashtable.h"     // _Py_hashtable_new()
+#include "pycore_typeobject.h"    // _PyType_GetSubclasses()
 #include "pycore_initconfig.h"    // _PyStatus_ERR()
 
 #include <fcntl.h>                // open()
@@ -273,6 +277,227 @@ void
 _PyValgrind_FirstFree(void *ctx, void *ptr)
 {
     first_use()->free(ctx, ptr);
+}
+
+
+/* --- Memcheck silent on correct code ---------------------------------------- */
+
+static int
+routed(void)
+{
+    return _PyValgrind_GetMode() == _PyValgrind_MALLOC;
+}
+
+/* Blocks kept until exit on purpose, each held by a start pointer. */
+static struct {
+    void **blocks;
+    size_t count;
+    size_t capacity;
+} kept_reachable;
+
+void
+_PyValgrind_KeepReachable(void *block)
+{
+    if (!routed()) {
+        return;
+    }
+    if (kept_reachable.count == kept_reachable.capacity) {
+        size_t capacity = kept_reachable.capacity ? 2 * kept_reachable.capacity : 1024;
+        void **blocks = realloc(kept_reachable.blocks, capacity * sizeof(void *));
+        if (blocks == NULL) {
+            return;     /* reported as lost, which is only noise */
+        }
+        kept_reachable.blocks = blocks;
+        kept_reachable.capacity = capacity;
+    }
+    kept_reachable.blocks[kept_reachable.count++] = block;
+}
+
+void
+_PyValgrind_InitFreeLists(struct _Py_object_freelists *freelists)
+{
+    if (routed()) {
+        _PyObject_ClearFreeLists(freelists, 1);
+    }
+}
+
+int
+_PyValgrind_FreeListsDisabled(void)
+{
+    return routed();
+}
+
+
+/* A growable stack of objects, in raw memory. */
+typedef struct {
+    PyObject **items;
+    size_t count;
+    size_t capacity;
+} object_stack;
+
+static int
+object_stack_push(object_stack *stack, PyObject *op)
+{
+    if (stack->count == stack->capacity) {
+        size_t capacity = stack->capacity ? 2 * stack->capacity : 4096;
+        PyObject **items = realloc(stack->items, capacity * sizeof(PyObject *));
+        if (items == NULL) {
+            return -1;
+        }
+        stack->items = items;
+        stack->capacity = capacity;
+    }
+    stack->items[stack->count++] = op;
+    return 0;
+}
+
+static int
+visit_push(PyObject *op, void *stack)
+{
+    if (op != NULL) {
+        (void)object_stack_push((object_stack *)stack, op);
+    }
+    return 0;
+}
+
+/* A static type is not a GC object and has no traverse function, but its
+   dict, bases, MRO and subclass registry are heap objects. */
+static void
+push_static_type_members(object_stack *roots, PyTypeObject *type)
+{
+    /* Static builtin types keep their subclasses in the interpreter. */
+    if (!(type->tp_flags & _Py_TPFLAGS_STATIC_BUILTIN)
+        && type->tp_subclasses != NULL)
+    {
+        (void)object_stack_push(roots, type->tp_subclasses);
+    }
+    PyObject *dict = _PyType_GetDict(type);
+    if (dict != NULL) {
+        (void)object_stack_push(roots, dict);
+    }
+    PyObject *bases = _PyType_GetBases(type);
+    if (bases != NULL) {
+        (void)object_stack_push(roots, bases);
+        Py_DECREF(bases);   /* the type holds it */
+    }
+    PyObject *mro = _PyType_GetMRO(type);
+    if (mro != NULL) {
+        (void)object_stack_push(roots, mro);
+        Py_DECREF(mro);
+    }
+}
+
+/* Keep reachable every GC object reachable from the objects in roots. */
+static void
+keep_reachable_from(object_stack *roots)
+{
+    _Py_hashtable_t *seen = _Py_hashtable_new(_Py_hashtable_hash_ptr,
+                                              _Py_hashtable_compare_direct);
+    if (seen == NULL) {
+        return;
+    }
+    while (roots->count > 0) {
+        PyObject *op = roots->items[--roots->count];
+        if (PyType_Check(op) && !_PyType_HasFeature((PyTypeObject *)op,
+                                                    Py_TPFLAGS_HEAPTYPE)) {
+            push_static_type_members(roots, (PyTypeObject *)op);
+            continue;
+        }
+        if (!_PyObject_IS_GC(op) || _Py_hashtable_get(seen, op) != NULL) {
+            continue;
+        }
+        if (_Py_hashtable_set(seen, op, op) < 0) {
+            break;
+        }
+        _PyValgrind_KeepReachable((char *)op - _PyType_PreHeaderSize(Py_TYPE(op)));
+        traverseproc traverse = Py_TYPE(op)->tp_traverse;
+        if (traverse != NULL) {
+            (void)traverse(op, visit_push, roots);
+        }
+    }
+    _Py_hashtable_destroy(seen);
+}
+
+/* Push every type that derives from object: static types of extension
+   modules are in no GC list, but what they point to (their dict, bases and
+   MRO) is heap memory kept on purpose. */
+static void
+push_all_types(object_stack *roots)
+{
+    object_stack pending = {NULL, 0, 0};
+    _Py_hashtable_t *seen = _Py_hashtable_new(_Py_hashtable_hash_ptr,
+                                              _Py_hashtable_compare_direct);
+    if (seen == NULL) {
+        return;
+    }
+    PyObject *exc = PyErr_GetRaisedException();
+    (void)object_stack_push(&pending, (PyObject *)&PyBaseObject_Type);
+    while (pending.count > 0) {
+        PyTypeObject *type = (PyTypeObject *)pending.items[--pending.count];
+        if (_Py_hashtable_get(seen, type) != NULL
+            || _Py_hashtable_set(seen, type, type) < 0)
+        {
+            continue;
+        }
+        (void)object_stack_push(roots, (PyObject *)type);
+        PyObject *subclasses = _PyType_GetSubclasses(type);
+        if (subclasses == NULL) {
+            PyErr_Clear();
+            continue;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(subclasses); i++) {
+            (void)object_stack_push(&pending, PyList_GET_ITEM(subclasses, i));
+        }
+        Py_DECREF(subclasses);
+    }
+    PyErr_SetRaisedException(exc);
+    _Py_hashtable_destroy(seen);
+    free(pending.items);
+}
+
+static void
+forget_gc_list(PyGC_Head *head)
+{
+    PyGC_Head *gc = _PyGCHead_NEXT(head);
+    while (gc != head) {
+        PyGC_Head *next = _PyGCHead_NEXT(gc);
+        _PyGCHead_SET_NEXT(gc, gc);
+        _PyGCHead_SET_PREV(gc, gc);
+        gc = next;
+    }
+    _PyGCHead_SET_NEXT(head, head);
+    _PyGCHead_SET_PREV(head, head);
+}
+
+void
+_PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
+{
+    if (!routed()) {
+        return;
+    }
+    PyGC_Head *lists[NUM_GENERATIONS + 1];
+    for (int i = 0; i < NUM_GENERATIONS; i++) {
+        lists[i] = &gcstate->generations[i].head;
+    }
+    lists[NUM_GENERATIONS] = &gcstate->permanent_generation.head;
+
+    object_stack roots = {NULL, 0, 0};
+    push_all_types(&roots);
+    for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
+        for (PyGC_Head *gc = _PyGCHead_NEXT(lists[i]); gc != lists[i];
+             gc = _PyGCHead_NEXT(gc))
+        {
+            PyObject *op = _Py_FROM_GC(gc);
+            if (PyType_Check(op) || PyModule_Check(op)) {
+                (void)object_stack_push(&roots, op);
+            }
+        }
+    }
+    keep_reachable_from(&roots);
+    free(roots.items);
+    for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
+        forget_gc_list(lists[i]);
+    }
 }
 
 

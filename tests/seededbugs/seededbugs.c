@@ -60,7 +60,12 @@ bug_overflow_write(PyObject *self, PyObject *args)
         return PyErr_NoMemory();
     }
     memset(block, 0, SMALL);
-    ((volatile char *)block)[SMALL] = 'x';     /* one byte past the request */
+    /* One byte past the request.  It writes back the byte that is there:
+       under pymalloc that byte belongs to the next block, often its free-list
+       link, and the test that runs with pymalloc must not crash. */
+    volatile char *past = (volatile char *)block + SMALL;
+    char there = *past;
+    *past = there;
     PyMem_Free(block);
     Py_RETURN_NONE;
 }
@@ -107,6 +112,93 @@ bug_use_after_free(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Objects that have freelists in CPython: with the freelists in the way, a
+   leak would carry the stack of whatever first allocated the memory. */
+
+static NOINLINE PyObject *
+bug_leak_float(PyObject *self, PyObject *args)
+{
+    PyObject *leaked = PyFloat_FromDouble(2.5);
+    if (leaked == NULL) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static NOINLINE PyObject *
+bug_leak_str(PyObject *self, PyObject *args)
+{
+    PyObject *leaked = PyUnicode_FromFormat("leaked string number %d", 42);
+    if (leaked == NULL) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static NOINLINE PyObject *
+bug_leak_list(PyObject *self, PyObject *args)
+{
+    PyObject *leaked = PyList_New(0);
+    if (leaked == NULL) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static NOINLINE PyObject *
+bug_leak_dict(PyObject *self, PyObject *args)
+{
+    PyObject *leaked = PyDict_New();
+    if (leaked == NULL) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static NOINLINE PyObject *
+bug_leak_tuple(PyObject *self, PyObject *args)
+{
+    PyObject *leaked = PyTuple_New(2);
+    if (leaked == NULL) {
+        return NULL;
+    }
+    PyTuple_SET_ITEM(leaked, 0, Py_NewRef(Py_None));
+    PyTuple_SET_ITEM(leaked, 1, Py_NewRef(Py_None));
+    Py_RETURN_NONE;
+}
+
+/* A container that holds other objects: the list is definitely lost, what
+   only it holds is indirectly lost. */
+static NOINLINE PyObject *
+bug_leak_container(PyObject *self, PyObject *args)
+{
+    PyObject *leaked = PyList_New(0);
+    if (leaked == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        PyObject *item = Py_BuildValue("{s:d}", "value", i + 0.5);
+        if (item == NULL || PyList_Append(leaked, item) < 0) {
+            Py_XDECREF(item);
+            return NULL;
+        }
+        Py_DECREF(item);
+    }
+    Py_RETURN_NONE;
+}
+
+static NOINLINE PyObject *
+bug_read_after_decref(PyObject *self, PyObject *args)
+{
+    PyObject *number = PyFloat_FromDouble(4.25);
+    if (number == NULL) {
+        return NULL;
+    }
+    Py_DECREF(number);                          /* the last reference */
+    double value = ((PyFloatObject *)number)->ob_fval;   /* read after free */
+    return PyLong_FromLong(value > 0);
+}
+
 /* Correct code using the same APIs: must produce no report at all. */
 static NOINLINE PyObject *
 clean_workload(PyObject *self, PyObject *args)
@@ -131,6 +223,12 @@ clean_workload(PyObject *self, PyObject *args)
         }
         memset(PyBytes_AS_STRING(obj), 'z', SMALL + i);
         Py_DECREF(obj);
+
+        PyObject *list = Py_BuildValue("[d{s:i}(ii)]", i + 0.5, "key", i, i, i);
+        if (list == NULL) {
+            return NULL;
+        }
+        Py_DECREF(list);
     }
     Py_RETURN_NONE;
 }
@@ -143,6 +241,13 @@ static PyMethodDef seededbugs_methods[] = {
     {"bug_overflow_read", bug_overflow_read, METH_NOARGS, NULL},
     {"bug_uninit_branch", bug_uninit_branch, METH_NOARGS, NULL},
     {"bug_use_after_free", bug_use_after_free, METH_NOARGS, NULL},
+    {"bug_leak_float", bug_leak_float, METH_NOARGS, NULL},
+    {"bug_leak_str", bug_leak_str, METH_NOARGS, NULL},
+    {"bug_leak_list", bug_leak_list, METH_NOARGS, NULL},
+    {"bug_leak_dict", bug_leak_dict, METH_NOARGS, NULL},
+    {"bug_leak_tuple", bug_leak_tuple, METH_NOARGS, NULL},
+    {"bug_leak_container", bug_leak_container, METH_NOARGS, NULL},
+    {"bug_read_after_decref", bug_read_after_decref, METH_NOARGS, NULL},
     {"clean_workload", clean_workload, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL}
 };

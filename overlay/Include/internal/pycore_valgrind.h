@@ -43,6 +43,42 @@ extern const char * _PyValgrind_GetToolName(void);
    error at startup, as an unknown PYTHONMALLOC is. */
 extern PyStatus _PyValgrind_CheckEnv(void);
 
+/* --- Memcheck silent on correct code (routed mode only) ----------------
+
+   Release builds keep some objects until the process ends (immortal interned
+   strings).  _PyValgrind_KeepReachable() records the start of such a heap
+   block in a table that a static variable points to, so that heap-tracking
+   tools classify it "still reachable" rather than "definitely lost". */
+extern void _PyValgrind_KeepReachable(void *block);
+
+/* Object freelists hand a freed object's memory to the next object of the
+   same type: a leaked float would carry the allocation stack of whatever
+   first used that memory, and a read after the last Py_DECREF would read a
+   live object.  When routed, every freelist of the interpreter is put in the
+   "disabled" state that finalisation uses (numfree == -1), once, at its
+   creation; the push paths already test that state, so no test is added. */
+struct _Py_object_freelists;
+extern void _PyValgrind_InitFreeLists(struct _Py_object_freelists *freelists);
+
+/* 1 if the freelists must stay disabled: a full collection clears them with
+   is_finalization set to this. */
+extern int _PyValgrind_FreeListsDisabled(void);
+
+/* Objects still tracked by the GC when the interpreter is finalised are
+   leaks, or are kept on purpose by C static variables (static types, the
+   module state of single-phase extensions).  The GC lists link every tracked
+   object by a pointer to the start of its block, so they make every leaked
+   container "still reachable"; and a C variable points past the GC header,
+   which Memcheck counts as an interior pointer ("possibly lost").
+
+   When routed, _PyValgrind_ForgetGCLists() (from the GC's finalisation)
+   keeps reachable, by start pointer, every object reachable from a type or a
+   module that is still alive, and then drops the lists' links (each object's
+   links point to itself, so a later untrack stays harmless).  What remains
+   unreferenced is a leak, reported with its allocation stack. */
+struct _gc_runtime_state;
+extern void _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate);
+
 /* The first-use functions that stand for pymalloc in the static allocator
    tables (pycore_pymem_init.h). */
 extern void* _PyValgrind_FirstMalloc(void *ctx, size_t size);
