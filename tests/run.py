@@ -12,6 +12,8 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 
+import support
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 PYTHON = os.path.join(TOP, "build", "python")
@@ -20,9 +22,6 @@ PYTHON = os.path.join(TOP, "build", "python")
 CPYTHON_TESTS = ["test_valgrind", "test_capi", "test_embed", "test_gc",
                  "test_sys", "test_tracemalloc", "test_cmd_line"]
 
-# The machines set these; CPython's own tests expect them unset
-# (../shared/notes: test_cmd_line's buffering test, test_compileall).
-UNSET_FOR_CPYTHON = ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
 
 
 def run_suite(module):
@@ -44,7 +43,8 @@ def run_suite(module):
 
 
 def run_cpython_tests():
-    env = {k: v for k, v in os.environ.items() if k not in UNSET_FOR_CPYTHON}
+    env = {k: v for k, v in os.environ.items()
+           if k not in support.UNSET_FOR_CPYTHON_TESTS}
     with tempfile.TemporaryDirectory() as tmp:
         junit = os.path.join(tmp, "junit.xml")
         cmd = [PYTHON, "-m", "test", "-j%d" % (os.cpu_count() or 2),

@@ -48,18 +48,27 @@ class ValgrindError:
         self.text = (node.findtext("what")
                      or node.findtext("xwhat/text") or "")
         stack = node.find("stack")
-        self.functions = ([f.findtext("fn") or "?" for f in stack.findall("frame")]
-                          if stack is not None else [])
+        frames = stack.findall("frame") if stack is not None else []
+        self.functions = [f.findtext("fn") or "?" for f in frames]
+        self.objects = [f.findtext("obj") or "?" for f in frames]
 
     def __repr__(self):
         return "<%s %s in %s>" % (self.kind, self.text,
                                   " < ".join(self.functions[:8]))
 
 
-def valgrind(args, tool="memcheck", options=(), env=None, timeout=600):
-    """Run build/python ARGS under Valgrind.  Return (process, errors), the
-    errors parsed from --xml output (Memcheck only)."""
-    run_env = dict(os.environ)
+# The machines set these; CPython's own tests expect them unset
+# (test_cmd_line's buffering test and test_compileall fail otherwise).
+UNSET_FOR_CPYTHON_TESTS = ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
+
+
+def valgrind(args, tool="memcheck", options=(), env=None, unset=(),
+             timeout=1800):
+    """Run build/python ARGS under Valgrind, with ENV added to and the names
+    in UNSET removed from the environment.  Return (process, errors), the
+    errors parsed from --xml output (Memcheck only).  process.suppcounts maps
+    each suppression used to its count."""
+    run_env = {k: v for k, v in os.environ.items() if k not in unset}
     run_env.update(env or {})
     with tempfile.TemporaryDirectory() as tmp:
         cmd = ["valgrind", "--tool=" + tool, "-q"]
@@ -72,7 +81,10 @@ def valgrind(args, tool="memcheck", options=(), env=None, timeout=600):
         proc = subprocess.run(cmd, env=run_env, capture_output=True,
                               text=True, timeout=timeout)
         errors = []
+        proc.suppcounts = {}
         if tool == "memcheck":
             root = ET.parse(xml_file).getroot()
             errors = [ValgrindError(e) for e in root.findall("error")]
+            for pair in root.iter("pair"):
+                proc.suppcounts[pair.findtext("name")] = int(pair.findtext("count"))
     return proc, errors

@@ -6,9 +6,11 @@ import importlib
 import pkgutil
 import sys
 
-# Modules with a side effect on import (a browser, the turtle demo), and the
-# packages whose submodules are test suites or GUI programs.
-SKIP = {"antigravity", "this", "__hello__", "__phello__"}
+# Modules with a side effect on import (a browser, printed text), the
+# iOS-only _ios_support (it loads libobjc through ctypes where one is
+# installed), and the packages whose submodules are test suites or GUI
+# programs.
+SKIP = {"antigravity", "this", "__hello__", "__phello__", "_ios_support"}
 NO_SUBMODULES = {"test", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip"}
 
 imported = failed = 0

@@ -1,0 +1,97 @@
+"""Memcheck is silent on correct code: under the options of a leak-gating CI
+job, CPython's startup, the whole standard library and CPython's own tests
+exit with their own status and no report."""
+
+import concurrent.futures
+import os
+import re
+import unittest
+
+import support
+
+MODULE_LIST = os.path.join(support.TOP, "tests", "noise", "test_modules.txt")
+IMPORT_STDLIB = os.path.join(support.TOP, "tests", "noise", "import_stdlib.py")
+SUPPRESSIONS = os.path.join(support.BUILD, "src", "Misc", "valgrind-python.supp")
+WITH_SUPPRESSIONS = support.MEMCHECK_GATE + ["--suppressions=" + SUPPRESSIONS]
+
+
+def test_modules():
+    with open(MODULE_LIST) as f:
+        return [line.strip() for line in f
+                if line.strip() and not line.startswith("#")]
+
+
+def describe(errors):
+    return "\n".join(repr(e) for e in errors[:10])
+
+
+class Startup(unittest.TestCase):
+    def test_pass_is_silent_without_suppressions(self):
+        proc, errors = support.valgrind(["-c", "pass"], options=support.MEMCHECK_GATE)
+        self.assertEqual(errors, [], describe(errors))
+        self.assertEqual(proc.returncode, 0)
+
+    def test_exit_status_is_the_programs(self):
+        proc, errors = support.valgrind(["-c", "raise SystemExit(3)"],
+                                        options=support.MEMCHECK_GATE)
+        self.assertEqual(errors, [], describe(errors))
+        self.assertEqual(proc.returncode, 3)
+
+
+class ImportStandardLibrary(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            bare = pool.submit(support.valgrind, [IMPORT_STDLIB],
+                               options=support.MEMCHECK_GATE)
+            suppressed = pool.submit(support.valgrind, [IMPORT_STDLIB],
+                                     options=WITH_SUPPRESSIONS)
+            cls.bare, cls.bare_errors = bare.result()
+            cls.suppressed, cls.suppressed_errors = suppressed.result()
+
+    def test_silent_with_the_suppression_file(self):
+        self.assertEqual(self.suppressed_errors, [], describe(self.suppressed_errors))
+        self.assertEqual(self.suppressed.returncode, 0, self.suppressed.stderr[-2000:])
+        self.assertIn("imported", self.suppressed.stdout)
+
+    def test_without_it_only_system_libraries_are_reported(self):
+        # The block was allocated by a system library: the first frame
+        # below the allocator is not in CPython (build/).
+        for error in self.bare_errors:
+            with self.subTest(error=error):
+                objects = [o for f, o in zip(error.functions, error.objects)
+                           if f not in ("malloc", "calloc", "realloc")]
+                self.assertFalse(objects[0].startswith(support.BUILD), error)
+
+    def test_every_suppression_is_needed(self):
+        with open(SUPPRESSIONS) as f:
+            names = re.findall(r"^\{\s*\n\s*(\S+)", f.read(), re.M)
+        self.assertTrue(names)
+        for name in names:
+            with self.subTest(name):
+                self.assertGreater(self.suppressed.suppcounts.get(name, 0), 0)
+
+
+class CPythonTestModules(unittest.TestCase):
+    """At least 40 test modules, core types and C accelerators, run in
+    parallel under the leak-gating options."""
+
+    def test_module_count(self):
+        self.assertGreaterEqual(len(test_modules()), 40)
+
+    def test_modules_are_silent(self):
+        def run(module):
+            return module, support.valgrind(
+                ["-m", "test", module], options=WITH_SUPPRESSIONS,
+                unset=support.UNSET_FOR_CPYTHON_TESTS)
+
+        workers = os.cpu_count() or 2
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            for module, (proc, errors) in pool.map(run, test_modules()):
+                with self.subTest(module):
+                    self.assertEqual(errors, [], describe(errors))
+                    self.assertEqual(proc.returncode, 0, proc.stdout[-2000:])
+
+
+if __name__ == "__main__":
+    unittest.main()
