@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc)
 BUILD := build
 PYTHON := $(BUILD)/python
 
-.PHONY: all build deps install worktree export check bench demo clean distclean
+.PHONY: all build deps install worktree export check bench bench-memcheck demo clean distclean
 
 all: build
 
@@ -38,7 +38,11 @@ check: deps build
 
 # Benchmarks against builds of the same tarball without the series (README).
 bench: build
-	@$(PYTHON) tools/bench
+	@$(PYTHON) tools/bench.py
+
+# Memcheck noise, detection and wall time against upstream (README).
+bench-memcheck: build
+	@$(PYTHON) tools/noise_table.py
 
 # Edit the series in place: build/worktree is a git repository with one
 # commit per patch; `make export` writes it back to overlay/ and patches/.

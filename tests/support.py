@@ -4,7 +4,6 @@ interpreter under test, and run it under Valgrind with XML output parsed."""
 import os
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import xml.etree.ElementTree as ET
 
@@ -14,18 +13,21 @@ PYTHON = os.path.join(BUILD, "python")
 EXT_DIR = os.path.join(BUILD, "tests", "ext")
 
 
-def build_extension(source, name, ext_dir=EXT_DIR):
-    """Compile one C file into an extension module for build/python, with
-    -O0 -g so that Memcheck's stacks keep every function.  Return the
-    directory to put on PYTHONPATH."""
+def build_extension(source, name, ext_dir=EXT_DIR, python=PYTHON):
+    """Compile one C file into an extension module for PYTHON (an
+    uninstalled build), with -O0 -g so that Memcheck's stacks keep every
+    function.  Return the directory to put on PYTHONPATH."""
     os.makedirs(ext_dir, exist_ok=True)
-    target = os.path.join(ext_dir, name + sysconfig.get_config_var("EXT_SUFFIX"))
+    srcdir, builddir, suffix = subprocess.run(
+        [python, "-c", "import sysconfig as s; print(*(s.get_config_var(v) for v in "
+         "('srcdir', 'abs_builddir', 'EXT_SUFFIX')))"],
+        check=True, capture_output=True, text=True).stdout.split()
+    target = os.path.join(ext_dir, name + suffix)
     if (os.path.exists(target)
             and os.path.getmtime(target) >= os.path.getmtime(source)
-            and os.path.getmtime(target) >= os.path.getmtime(PYTHON)):
+            and os.path.getmtime(target) >= os.path.getmtime(python)):
         return ext_dir
-    includes = [os.path.join(sysconfig.get_config_var("srcdir"), "Include"),
-                sysconfig.get_config_var("abs_builddir")]
+    includes = [os.path.join(srcdir, "Include"), builddir]
     cmd = (["gcc", "-shared", "-fPIC", "-O0", "-g", "-Wall", "-Werror"]
            + ["-I" + d for d in includes] + [source, "-o", target])
     subprocess.run(cmd, check=True)
@@ -51,6 +53,7 @@ class ValgrindError:
         frames = stack.findall("frame") if stack is not None else []
         self.functions = [f.findtext("fn") or "?" for f in frames]
         self.objects = [f.findtext("obj") or "?" for f in frames]
+        self.leaked_bytes = int(node.findtext("xwhat/leakedbytes") or 0)
 
     def __repr__(self):
         return "<%s %s in %s>" % (self.kind, self.text,
@@ -63,7 +66,7 @@ UNSET_FOR_CPYTHON_TESTS = ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
 
 
 def valgrind(args, tool="memcheck", options=(), env=None, unset=(),
-             timeout=1800):
+             timeout=1800, python=PYTHON):
     """Run build/python ARGS under Valgrind, with ENV added to and the names
     in UNSET removed from the environment.  Return (process, errors), the
     errors parsed from --xml output (Memcheck only).  process.suppcounts maps
@@ -77,7 +80,7 @@ def valgrind(args, tool="memcheck", options=(), env=None, unset=(),
             cmd += ["--xml=yes", "--xml-file=" + xml_file]
         elif tool in ("callgrind", "cachegrind", "massif", "dhat"):
             cmd += ["--%s-out-file=%s" % (tool, os.path.join(tmp, "out"))]
-        cmd += list(options) + [PYTHON] + list(args)
+        cmd += list(options) + [python] + list(args)
         proc = subprocess.run(cmd, env=run_env, capture_output=True,
                               text=True, timeout=timeout)
         errors = []

@@ -2,11 +2,12 @@
 """make bench: the patched build against builds of the same tarball without
 the series.  Prints a Markdown table (also written to build/bench/results.md).
 
-  tools/bench [--runs N]
+  tools/bench.py [--runs N]
 
 Builds, once, in build/baseline/:
   plain      the pristine tarball, configured without options
   upstream   the pristine tarball, configured --with-valgrind (CPython's own)
+(and, for tools/noise_table.py, pydebug: --with-pydebug --with-valgrind)
 """
 
 import argparse
@@ -41,7 +42,14 @@ def sh(*cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
-def build_baselines():
+BASELINES = {
+    "plain": [],
+    "upstream": ["--with-valgrind"],
+    "pydebug": ["--with-pydebug", "--with-valgrind"],
+}
+
+
+def build_baselines(names=("plain", "upstream")):
     src = os.path.join(BASE, "src")
     if not os.path.exists(os.path.join(src, "configure")):
         tarball = subprocess.run([os.path.join(TOP, "tools", "fetch-source")],
@@ -49,7 +57,8 @@ def build_baselines():
         os.makedirs(src + ".tmp", exist_ok=True)
         sh("tar", "-xf", tarball, "-C", src + ".tmp", "--strip-components=1")
         os.rename(src + ".tmp", src)
-    for name, args in (("plain", []), ("upstream", ["--with-valgrind"])):
+    for name in names:
+        args = BASELINES[name]
         obj = os.path.join(BASE, name)
         sh(os.path.join(TOP, "tools", "configure-build"), src, obj, "--", *args)
         print("bench: building baseline %s" % name, file=sys.stderr, flush=True)
