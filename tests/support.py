@@ -74,7 +74,8 @@ def valgrind(args, tool="memcheck", options=(), env=None, unset=(),
     run_env = {k: v for k, v in os.environ.items() if k not in unset}
     run_env.update(env or {})
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = ["valgrind", "--tool=" + tool, "-q"]
+        # Forked children (tests that fork) would write into the same XML.
+        cmd = ["valgrind", "--tool=" + tool, "-q", "--child-silent-after-fork=yes"]
         xml_file = os.path.join(tmp, "out.xml")
         if tool == "memcheck":
             cmd += ["--xml=yes", "--xml-file=" + xml_file]

@@ -64,9 +64,9 @@ class ImportStandardLibrary(unittest.TestCase):
                 self.assertFalse(objects[0].startswith(support.BUILD), error)
 
     def test_every_suppression_is_needed(self):
+        # An entry nothing needs any more goes (today the file has none).
         with open(SUPPRESSIONS) as f:
             names = re.findall(r"^\{\s*\n\s*(\S+)", f.read(), re.M)
-        self.assertTrue(names)
         for name in names:
             with self.subTest(name):
                 self.assertGreater(self.suppressed.suppcounts.get(name, 0), 0)

@@ -100,8 +100,10 @@ def main():
         "| configuration | `-c pass`: loss records | bytes | other errors "
         "| seeded bugs reported at their function | missed |",
         "|---|---:|---:|---:|---:|---|"] + rows)
-    wall = "\n".join(["| measure | upstream `--with-valgrind` | this project | ratio | notes |",
-                      "|---|---:|---:|---:|---|", module_wall_times(args.modules)])
+    wall = ""
+    if args.modules > 0:
+        wall = "\n".join(["| measure | upstream `--with-valgrind` | this project | ratio | notes |",
+                          "|---|---:|---:|---:|---|", module_wall_times(args.modules)])
     with open(os.path.join(support.BUILD, "bench", "noise.md"), "w") as f:
         f.write(table + "\n\n" + wall + "\n")
     print(table + "\n\n" + wall)
