@@ -11,6 +11,7 @@ import support
 
 MODULE_LIST = os.path.join(support.TOP, "tests", "noise", "test_modules.txt")
 IMPORT_STDLIB = os.path.join(support.TOP, "tests", "noise", "import_stdlib.py")
+CLEAN_WORKLOAD = os.path.join(support.TOP, "tests", "noise", "clean_workload.py")
 SUPPRESSIONS = os.path.join(support.BUILD, "src", "Misc", "valgrind-python.supp")
 WITH_SUPPRESSIONS = support.MEMCHECK_GATE + ["--suppressions=" + SUPPRESSIONS]
 
@@ -30,6 +31,12 @@ class Startup(unittest.TestCase):
         proc, errors = support.valgrind(["-c", "pass"], options=support.MEMCHECK_GATE)
         self.assertEqual(errors, [], describe(errors))
         self.assertEqual(proc.returncode, 0)
+
+    def test_clean_workload_on_the_c_accelerators(self):
+        proc, errors = support.valgrind([CLEAN_WORKLOAD], options=support.MEMCHECK_GATE)
+        self.assertEqual(errors, [], describe(errors))
+        self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+        self.assertIn("clean workload done", proc.stdout)
 
     def test_exit_status_is_the_programs(self):
         proc, errors = support.valgrind(["-c", "raise SystemExit(3)"],
