@@ -75,11 +75,14 @@ def valgrind(args, tool="memcheck", options=(), env=None, unset=(),
     run_env.update(env or {})
     with tempfile.TemporaryDirectory() as tmp:
         # Forked children (tests that fork) would write into the same XML.
-        cmd = ["valgrind", "--tool=" + tool, "-q", "--child-silent-after-fork=yes"]
+        cmd = ["valgrind", "--tool=" + tool, "--child-silent-after-fork=yes"]
         xml_file = os.path.join(tmp, "out.xml")
         if tool == "memcheck":
+            # Not -q: the XML then omits the suppression counts.
             cmd += ["--xml=yes", "--xml-file=" + xml_file]
-        elif tool in ("callgrind", "cachegrind", "massif", "dhat"):
+        else:
+            cmd.append("-q")
+        if tool in ("callgrind", "cachegrind", "massif", "dhat"):
             cmd += ["--%s-out-file=%s" % (tool, os.path.join(tmp, "out"))]
         cmd += list(options) + [python] + list(args)
         proc = subprocess.run(cmd, env=run_env, capture_output=True,

@@ -70,10 +70,36 @@ class ImportStandardLibrary(unittest.TestCase):
                            if f not in ("malloc", "calloc", "realloc")]
                 self.assertFalse(objects[0].startswith(support.BUILD), error)
 
-    def test_every_suppression_is_needed(self):
-        # An entry nothing needs any more goes (today the file has none).
+
+
+class SuppressionFile(unittest.TestCase):
+    """Each entry of Misc/valgrind-python.supp removes reports that a system
+    library produces, shown here on the smallest program that produces them
+    (import _tkinter makes libtcl allocate for itself)."""
+
+    PROGRAM = ["-c", "import _tkinter"]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.bare, cls.bare_errors = support.valgrind(
+            cls.PROGRAM, options=support.MEMCHECK_GATE)
+        cls.suppressed, cls.suppressed_errors = support.valgrind(
+            cls.PROGRAM, options=WITH_SUPPRESSIONS)
+
+    def test_reports_without_the_file_are_the_libraries(self):
+        self.assertTrue(self.bare_errors)
+        for error in self.bare_errors:
+            with self.subTest(error=error):
+                self.assertTrue(any("libtcl" in o for o in error.objects), error)
+
+    def test_the_file_removes_them(self):
+        self.assertEqual(self.suppressed_errors, [], describe(self.suppressed_errors))
+        self.assertEqual(self.suppressed.returncode, 0)
+
+    def test_every_entry_is_needed(self):
         with open(SUPPRESSIONS) as f:
             names = re.findall(r"^\{\s*\n\s*(\S+)", f.read(), re.M)
+        self.assertTrue(names)
         for name in names:
             with self.subTest(name):
                 self.assertGreater(self.suppressed.suppcounts.get(name, 0), 0)
