@@ -9,9 +9,14 @@
 #endif
 
 #include "Python.h"
+#include "pycore_gc.h"            // PyGC_Head
+#include "pycore_interp.h"        // PyInterpreterState.gc
+#include "pycore_pystate.h"       // _PyInterpreterState_GET()
 #include "pycore_valgrind.h"
 
+#include <string.h>               // strcmp()
 #include <valgrind/valgrind.h>
+#include <valgrind/memcheck.h>
 
 PyDoc_STRVAR(running_on_valgrind_doc,
 "running_on_valgrind()\n\
@@ -60,16 +65,316 @@ mode(PyObject *module, PyObject *Py_UNUSED(ignored))
     return PyUnicode_FromString(_PyValgrind_ModeName(mode));
 }
 
+/* Memcheck's client requests exist only under Memcheck: other tools print a
+   warning for each one they do not know (DHAT does), so ask first. */
+static int
+running_memcheck(void)
+{
+    const char *name = _PyValgrind_GetToolName();
+    return name != NULL && strcmp(name, "memcheck") == 0;
+}
+
+PyDoc_STRVAR(count_errors_doc,
+"count_errors()\n\
+--\n\
+\n\
+Return the number of errors Valgrind has found in this process so far.\n\
+\n\
+Every occurrence counts, also of an error already shown once.  A leak check\n\
+counts each new definitely lost record as one error.  0 outside Valgrind\n\
+and under tools that report no errors.");
+
+static PyObject *
+count_errors(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromUnsignedLong((unsigned long)VALGRIND_COUNT_ERRORS);
+}
+
+PyDoc_STRVAR(marker_doc,
+"marker(text, /)\n\
+--\n\
+\n\
+Write TEXT as a line of the Valgrind log, between the reports around it:\n\
+a <clientmsg> element with --xml=yes.  Does nothing outside Valgrind.");
+
+static PyObject *
+marker(PyObject *module, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "marker() argument must be str, not %T",
+                     arg);
+        return NULL;
+    }
+    const char *text = PyUnicode_AsUTF8(arg);
+    if (text == NULL) {
+        return NULL;
+    }
+    if (RUNNING_ON_VALGRIND) {
+        VALGRIND_PRINTF("%s\n", text);
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(monitor_doc,
+"monitor(command, /)\n\
+--\n\
+\n\
+Run a Valgrind monitor command (as gdb's \"monitor\" or vgdb would), for\n\
+example \"who_points_at 0x4a5b000\" under Memcheck; its output goes to the\n\
+Valgrind log.  Return True if the tool knows the command, False if it\n\
+does not or outside Valgrind.");
+
+static PyObject *
+monitor(PyObject *module, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "monitor() argument must be str, not %T",
+                     arg);
+        return NULL;
+    }
+    const char *command = PyUnicode_AsUTF8(arg);
+    if (command == NULL) {
+        return NULL;
+    }
+    int unknown = 1;
+    if (RUNNING_ON_VALGRIND) {
+        unknown = (int)VALGRIND_MONITOR_COMMAND(command);
+    }
+    return PyBool_FromLong(!unknown);
+}
+
+/* --- leak_check() ---------------------------------------------------------
+
+   Memcheck's leak checker follows every pointer-sized word of defined memory
+   that holds the address of a heap block.  While the interpreter runs, the
+   GC's generation lists link every tracked container through its GC header:
+   a container whose last reference was leaked stays "still reachable"
+   through its neighbours in the list until the process ends, where
+   _PyValgrind_ForgetGCLists() drops the links.
+
+   For a check in the middle of a run the links must stay (the GC uses them),
+   so they are hidden instead: every GC header of the lists is marked
+   undefined for the duration of the check, which the leak checker does not
+   follow, and then defined again.  No header is read while it is undefined:
+   hiding reads a header's next link before marking it, showing marks a
+   header before reading it.  Nothing else changes, and the headers' values
+   were defined before (the GC writes both words of every header).
+
+   A full collection runs first: cyclic garbage is referenced only by the
+   lists and would otherwise count as lost.
+
+   The same goes for the free part of each thread's frame stack (above
+   datastack_top): it keeps stale copies of the pointers that returned frames
+   held, so a leaked object would stay "possibly lost" there until a later
+   frame overwrites the slot.  It is hidden the same way; it was defined
+   before (fresh chunks are zero-filled mappings). */
+
+/* Hiding must leave no copy of a hidden pointer where the leak checker
+   looks: the client request that marks a header passes its address through
+   a stack slot, and the walk keeps it in a register.  So the walks run in
+   functions of their own, whose frames are dead (below the stack pointer,
+   not scanned) when the search runs, and each list's walk ends on its head,
+   which is static. */
+
+#ifndef Py_GIL_DISABLED
+static void
+hide_gc_list(PyGC_Head *list)
+{
+    PyGC_Head *gc = (PyGC_Head *)list->_gc_next;
+    while (gc != list) {
+        PyGC_Head *next = (PyGC_Head *)gc->_gc_next;
+        VALGRIND_MAKE_MEM_UNDEFINED(gc, sizeof(*gc));
+        gc = next;
+    }
+    VALGRIND_MAKE_MEM_UNDEFINED(list, sizeof(*list));
+}
+
+static void
+show_gc_list(PyGC_Head *list)
+{
+    PyGC_Head *gc = list;
+    do {
+        VALGRIND_MAKE_MEM_DEFINED(gc, sizeof(*gc));
+        gc = (PyGC_Head *)gc->_gc_next;
+    } while (gc != list);
+}
+#endif
+
+static void
+set_free_frame_stacks_visible(PyInterpreterState *interp, int visible)
+{
+    for (PyThreadState *tstate = interp->threads.head; tstate != NULL;
+         tstate = tstate->next)
+    {
+        PyObject **top = tstate->datastack_top;
+        size_t size = (char *)tstate->datastack_limit - (char *)top;
+        if (top == NULL || size == 0) {
+            continue;
+        }
+        if (visible) {
+            VALGRIND_MAKE_MEM_DEFINED(top, size);
+        }
+        else {
+            VALGRIND_MAKE_MEM_UNDEFINED(top, size);
+        }
+    }
+}
+
+static Py_NO_INLINE void
+set_stale_pointers_visible(PyInterpreterState *interp, int visible)
+{
+#ifndef Py_GIL_DISABLED
+    struct _gc_runtime_state *gcstate = &interp->gc;
+    for (int i = 0; i < NUM_GENERATIONS; i++) {
+        (visible ? show_gc_list : hide_gc_list)(&gcstate->generations[i].head);
+    }
+    (visible ? show_gc_list : hide_gc_list)(
+        &gcstate->permanent_generation.head);
+#endif
+    set_free_frame_stacks_visible(interp, visible);
+}
+
+/* Memcheck counts the totals of its last search; leak_check() reports what
+   was added since the previous call.  Valgrind has one set of totals per
+   process, hence static storage, used under the GIL. */
+typedef struct {
+    unsigned long bytes[4];     /* leaked, possible, reachable, suppressed */
+    unsigned long blocks[4];
+} leak_totals;
+
+static leak_totals last_leak_totals;
+
+typedef struct {
+    PyTypeObject *LeakCountsType;
+} valgrind_state;
+
+static inline valgrind_state *
+get_valgrind_state(PyObject *module)
+{
+    return (valgrind_state *)PyModule_GetState(module);
+}
+
+static PyStructSequence_Field leak_counts_fields[] = {
+    {"leaked", "definitely and indirectly lost bytes"},
+    {"leaked_blocks", "definitely and indirectly lost blocks"},
+    {"possible", "possibly lost bytes"},
+    {"possible_blocks", "possibly lost blocks"},
+    {"reachable", "still reachable bytes"},
+    {"reachable_blocks", "still reachable blocks"},
+    {"suppressed", "suppressed bytes"},
+    {"suppressed_blocks", "suppressed blocks"},
+    {NULL}
+};
+
+static PyStructSequence_Desc leak_counts_desc = {
+    "_valgrind.LeakCounts",
+    "Bytes and blocks that a leak check found added since the previous one.\n"
+    "Negative when memory of that kind was freed or changed kind.",
+    leak_counts_fields,
+    8
+};
+
+PyDoc_STRVAR(leak_check_doc,
+"leak_check()\n\
+--\n\
+\n\
+Run a full garbage collection, then a Memcheck leak search, and return a\n\
+LeakCounts of what was added since the previous leak_check() call:\n\
+leaked (definitely + indirectly lost: Memcheck's client interface counts\n\
+them together; the records in the log tell them apart), possible,\n\
+reachable and suppressed, in bytes and blocks.\n\
+\n\
+The search reports the loss records that grew, as a leak check with\n\
+--leak-check=full does, in the Valgrind log.  Outside Memcheck no search\n\
+runs and every count is 0.");
+
+static PyObject *
+leak_check(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    leak_totals now = {{0}};
+    if (running_memcheck()) {
+        PyInterpreterState *interp = _PyInterpreterState_GET();
+        (void)PyGC_Collect();
+        HEAD_LOCK(&_PyRuntime);
+        set_stale_pointers_visible(interp, 0);
+        VALGRIND_DO_ADDED_LEAK_CHECK;
+        set_stale_pointers_visible(interp, 1);
+        HEAD_UNLOCK(&_PyRuntime);
+        VALGRIND_COUNT_LEAKS(now.bytes[0], now.bytes[1],
+                             now.bytes[2], now.bytes[3]);
+        VALGRIND_COUNT_LEAK_BLOCKS(now.blocks[0], now.blocks[1],
+                                   now.blocks[2], now.blocks[3]);
+    }
+    PyObject *counts = PyStructSequence_New(
+        get_valgrind_state(module)->LeakCountsType);
+    if (counts == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < 4; i++) {
+        long long added[2] = {
+            (long long)now.bytes[i] - (long long)last_leak_totals.bytes[i],
+            (long long)now.blocks[i] - (long long)last_leak_totals.blocks[i],
+        };
+        for (int j = 0; j < 2; j++) {
+            PyObject *value = PyLong_FromLongLong(added[j]);
+            if (value == NULL) {
+                Py_DECREF(counts);
+                return NULL;
+            }
+            PyStructSequence_SetItem(counts, 2 * i + j, value);
+        }
+    }
+    last_leak_totals = now;
+    return counts;
+}
+
 static PyMethodDef valgrind_methods[] = {
     {"running_on_valgrind", running_on_valgrind, METH_NOARGS,
      running_on_valgrind_doc},
     {"tool", tool, METH_NOARGS, tool_doc},
     {"mode", mode, METH_NOARGS, mode_doc},
+    {"count_errors", count_errors, METH_NOARGS, count_errors_doc},
+    {"leak_check", leak_check, METH_NOARGS, leak_check_doc},
+    {"marker", marker, METH_O, marker_doc},
+    {"monitor", monitor, METH_O, monitor_doc},
     {NULL, NULL}
 };
 
+static int
+valgrind_exec(PyObject *module)
+{
+    valgrind_state *state = get_valgrind_state(module);
+    state->LeakCountsType = PyStructSequence_NewType(&leak_counts_desc);
+    if (state->LeakCountsType == NULL) {
+        return -1;
+    }
+    return PyModule_AddType(module, state->LeakCountsType);
+}
+
+static int
+valgrind_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    Py_VISIT(get_valgrind_state(module)->LeakCountsType);
+    return 0;
+}
+
+static int
+valgrind_clear(PyObject *module)
+{
+    Py_CLEAR(get_valgrind_state(module)->LeakCountsType);
+    return 0;
+}
+
+static void
+valgrind_free(void *module)
+{
+    (void)valgrind_clear((PyObject *)module);
+}
+
 static PyModuleDef_Slot valgrind_slots[] = {
-    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+    {Py_mod_exec, valgrind_exec},
+    /* One set of leak totals per process: interpreters must share a GIL. */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED},
     {Py_mod_gil, Py_MOD_GIL_NOT_USED},
     {0, NULL}
 };
@@ -81,9 +386,12 @@ static struct PyModuleDef valgrind_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_valgrind",
     .m_doc = module_doc,
-    .m_size = 0,
+    .m_size = sizeof(valgrind_state),
     .m_methods = valgrind_methods,
     .m_slots = valgrind_slots,
+    .m_traverse = valgrind_traverse,
+    .m_clear = valgrind_clear,
+    .m_free = valgrind_free,
 };
 
 PyMODINIT_FUNC

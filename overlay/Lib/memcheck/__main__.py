@@ -1,0 +1,185 @@
+"""python -m memcheck: run a test suite under Memcheck, one verdict a test.
+
+Exit status: 0 when every test passed with no Memcheck finding (known
+findings aside), 1 when a test failed or Memcheck found something, 2 when
+the suite could not be run."""
+
+import argparse
+import fnmatch
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import parse_shard, valgrind_command
+from . import junit
+from ._child import CONFIG_ENV
+from .report import Log, leak_summary
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m memcheck",
+        description="Run a unittest or pytest suite under Valgrind's "
+                    "Memcheck with a verdict per test: a test fails when "
+                    "it causes a Memcheck error or leaks (definitely or "
+                    "indirectly lost memory), measured after a warm-up run.")
+    parser.add_argument("--junit-xml", metavar="FILE",
+                        help="write the verdicts as JUnit XML")
+    parser.add_argument("--known", metavar="PATTERN", action="append",
+                        default=[],
+                        help="a known issue: findings of tests whose id "
+                             "matches PATTERN (fnmatch), or whose stack has "
+                             "a function matching it, do not fail the run "
+                             "(repeatable)")
+    parser.add_argument("--known-file", metavar="FILE",
+                        help="known-issue patterns, one a line "
+                             "(# comments)")
+    parser.add_argument("--shard", metavar="K/N", type=_shard,
+                        help="run only the K-th of N slices of the tests "
+                             "(round-robin in collection order)")
+    parser.add_argument("--no-warmup", dest="warmup", action="store_false",
+                        help="run each test once (faster; leaks of first "
+                             "use are then charged to the test)")
+    parser.add_argument("--valgrind-opt", metavar="OPTION", action="append",
+                        default=[],
+                        help="an extra Valgrind option, e.g. "
+                             "--valgrind-opt=--track-origins=yes "
+                             "(repeatable; PYTHONMEMCHECKOPTS too)")
+    parser.add_argument("--xml-file", metavar="FILE",
+                        help="keep Memcheck's XML output in FILE")
+    parser.add_argument("framework", choices=("unittest", "pytest"))
+    parser.add_argument("args", nargs=argparse.REMAINDER,
+                        help="arguments of the framework's command line")
+    ns = parser.parse_args(argv)
+    if ns.known_file:
+        with open(ns.known_file, encoding="utf-8") as f:
+            ns.known += [line.strip() for line in f
+                         if line.strip() and not line.startswith("#")]
+    return ns
+
+
+def _shard(text):
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
+
+
+def is_known(patterns, test, findings):
+    names = [test] if test else []
+    names += [frame.fn for f in findings for frame in f.frames]
+    return any(fnmatch.fnmatchcase(name, pattern)
+               for pattern in patterns for name in names)
+
+
+def verdict(test, fields, findings, known):
+    """(status, message, details) of one test."""
+    outcome = fields.get("outcome")
+    problems = []
+    kinds = sorted({f.kind for f in findings if not f.is_leak})
+    if kinds or fields.get("errors"):
+        problems.append(", ".join(kinds) or f"{fields['errors']} error(s) "
+                        f"(reported before, for another test)")
+    leaks = leak_summary(findings)
+    if leaks or fields.get("leaked", 0) > 0:
+        problems.append(leaks or f"{fields['leaked']} bytes leaked")
+    details = format_findings(findings)
+    if not fields:
+        # The process stopped inside this test (a crash).
+        return "error", "the process stopped during this test", details
+    if problems:
+        message = "Memcheck: " + "; ".join(problems)
+        if is_known(known, test, findings):
+            return "known", "known issue: " + message, details
+        return "failed", message, details
+    if outcome in ("failed", "error"):
+        return outcome, f"test {outcome} (see the test output)", ""
+    return outcome or "passed", "", ""
+
+
+def format_findings(findings):
+    """The reports, once each: the warm-up and the checked run report the
+    same error twice when their stacks differ below the test."""
+    shown, lines = set(), []
+    for finding in findings:
+        key = (finding.kind,
+               tuple(map(str, finding.caller_frames()[:3 if finding.is_leak
+                                                      else 1])))
+        if key not in shown:
+            shown.add(key)
+            lines.append(finding.format())
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ns = parse_args(sys.argv[1:] if argv is None else argv)
+    with tempfile.TemporaryDirectory(prefix="memcheck-") as tmp:
+        xml_file = ns.xml_file or os.path.join(tmp, "memcheck.xml")
+        cmd = valgrind_command(sys.executable, xml_file, ns.valgrind_opt)
+        cmd += ["-m", "memcheck._child", ns.framework, *ns.args]
+        env = dict(os.environ)
+        env[CONFIG_ENV] = json.dumps({"warmup": ns.warmup,
+                                      "shard": ns.shard})
+        start = time.monotonic()
+        try:
+            proc = subprocess.run(cmd, env=env)
+        except FileNotFoundError:
+            print("memcheck: valgrind is not installed", file=sys.stderr)
+            return 2
+        elapsed = time.monotonic() - start
+        if not os.path.exists(xml_file):
+            print("memcheck: Valgrind wrote no report; see above",
+                  file=sys.stderr)
+            return 2
+        log = Log(xml_file)
+    return judge(ns, log, proc.returncode, elapsed)
+
+
+def judge(ns, log, returncode, elapsed):
+    verdicts = []
+    for test in log.order:
+        status, message, details = verdict(
+            test, log.tests[test], log.findings_of(test), ns.known)
+        verdicts.append((test, status, message, details))
+    outside = log.outside_tests()
+    if outside:
+        known = is_known(ns.known, None, outside)
+        message = ("Memcheck findings outside any test: "
+                   + "; ".join(filter(None, [
+                       ", ".join(sorted({f.kind for f in outside
+                                         if not f.is_leak})),
+                       leak_summary(outside)])))
+        details = format_findings(outside)
+        verdicts.append(("(outside tests)", "known" if known else "failed",
+                         message, details))
+    if not log.finished:
+        verdicts.append(("(session)", "error",
+                         f"the process under Memcheck ended early "
+                         f"(exit status {returncode})", ""))
+    print_report(verdicts)
+    if ns.junit_xml:
+        junit.write(ns.junit_xml, "memcheck", verdicts, elapsed)
+    failing = [v for v in verdicts if v[1] in ("failed", "error")]
+    return 1 if failing else 0
+
+
+def print_report(verdicts):
+    print("\n== Memcheck verdicts ==")
+    for test, status, message, details in verdicts:
+        if status in ("failed", "error", "known"):
+            print(f"{status.upper()}: {test}: {message}")
+            if details:
+                print(details)
+    counts = {}
+    for v in verdicts:
+        counts[v[1]] = counts.get(v[1], 0) + 1
+    print("memcheck: " + ", ".join(
+        f"{counts.get(s, 0)} {s}"
+        for s in ("passed", "failed", "error", "known", "skipped")))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The process under Memcheck: run a unittest or pytest suite through the
+per-test checker.  Started by "python -m memcheck"; its settings come in the
+environment variable named by CONFIG_ENV (JSON)."""
+
+import json
+import os
+import sys
+
+from . import in_shard
+from .checker import Checker
+
+CONFIG_ENV = "_PYTHON_MEMCHECK_CHILD"
+
+
+def run_unittest(argv, checker, shard):
+    import unittest
+
+    def checked(test, run):
+        def run_checked(result=None):
+            def run_once(checked):
+                if not checked:
+                    return run(unittest.TestResult())
+                before = _counts(result)
+                run(result)
+                return _outcome(before, _counts(result))
+            checker.run_test(test.id(), run_once)
+        return run_checked
+
+    class CheckedProgram(unittest.TestProgram):
+        def runTests(self):
+            tests = [t for i, t in enumerate(_flatten(self.test))
+                     if in_shard(i, shard)]
+            for test in tests:
+                # TestCase.__call__ calls self.run: the instance attribute
+                # wraps it, and the suite still sees the test's own class
+                # (class and module fixtures work as usual).
+                test.run = checked(test, test.run)
+            self.test = unittest.TestSuite(tests)
+            super().runTests()
+
+    CheckedProgram(module=None, argv=["python -m unittest", *argv])
+
+
+def _flatten(suite):
+    if isinstance(suite, __import__("unittest").TestSuite):
+        for test in suite:
+            yield from _flatten(test)
+    else:
+        yield suite
+
+
+def _counts(result):
+    return tuple(len(getattr(result, name, ())) for name in
+                 ("failures", "errors", "skipped", "unexpectedSuccesses"))
+
+
+def _outcome(before, after):
+    grew = [b != a for b, a in zip(before, after)]
+    if grew[1]:
+        return "error"
+    if grew[0] or grew[3]:
+        return "failed"
+    if grew[2]:
+        return "skipped"
+    return "passed"
+
+
+def run_pytest(argv, checker, shard):
+    import pytest
+    from . import pytest_plugin
+    pytest_plugin.configure(checker, shard)
+    return pytest.main(argv, plugins=[pytest_plugin])
+
+
+def main():
+    config = json.loads(os.environ.pop(CONFIG_ENV))
+    framework, argv = sys.argv[1], sys.argv[2:]
+    shard = tuple(config["shard"]) if config["shard"] else None
+    checker = Checker(warmup=config["warmup"])
+    checker.start_session()
+    status = 0
+    try:
+        if framework == "unittest":
+            run_unittest(argv, checker, shard)
+        else:
+            status = run_pytest(argv, checker, shard)
+    except SystemExit as exc:
+        status = exc.code
+    finally:
+        checker.end_session()
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()

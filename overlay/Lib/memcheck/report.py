@@ -1,0 +1,203 @@
+"""Valgrind's XML output read into findings, each placed in its test.
+
+Memcheck writes its reports and the process's markers (client messages) into
+one XML file, in the order they happen.  A report between a test's "begin"
+marker and the next marker belongs to that test; the leak records of the
+search that ends a checked run belong to it too.  Reports after
+"session-end" come from Memcheck's own search when the process exits: a
+leak record seen there whose allocation stack was already reported for a
+test is that test's leak again, any other is a finding of its own.
+"""
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+from . import MARKER
+
+LEAK_KINDS = {
+    "Leak_DefinitelyLost": "definitely lost",
+    "Leak_IndirectlyLost": "indirectly lost",
+    "Leak_PossiblyLost": "possibly lost",
+    "Leak_StillReachable": "still reachable",
+}
+
+# Frames that only say "memory was allocated": a report shows the frames
+# after them, where the caller is.
+_ALLOCATOR_FRAMES = (
+    "malloc", "calloc", "realloc", "free", "memalign", "posix_memalign",
+    "PyMem_", "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc",
+    "PyObject_Free", "_PyObject_Malloc", "_PyObject_Calloc",
+    "_PyObject_Realloc", "_PyObject_Free", "_PyMem_", "routed_",
+    "_PyValgrind_", "gc_alloc", "_PyObject_GC_", "PyObject_GC_",
+    "_PyType_AllocNoTrack", "PyType_GenericAlloc",
+)
+
+
+class Frame:
+    def __init__(self, node):
+        self.fn = node.findtext("fn") or "???"
+        self.obj = node.findtext("obj") or ""
+        self.file = node.findtext("file")
+        self.line = node.findtext("line")
+
+    @property
+    def is_interpreter(self):
+        """In the interpreter, the C library or Valgrind's preload."""
+        name = self.obj.rsplit("/", 1)[-1]
+        return name.startswith(("python", "libpython", "libc.so", "ld-linux",
+                                "vgpreload_"))
+
+    def __str__(self):
+        if self.file:
+            return f"{self.fn} ({self.file}:{self.line})"
+        return f"{self.fn} (in {self.obj.rsplit('/', 1)[-1]})"
+
+
+class Finding:
+    """One Memcheck report: an error, or a leak record."""
+
+    def __init__(self, node):
+        self.kind = node.findtext("kind")
+        self.what = (node.findtext("what") or node.findtext("xwhat/text")
+                     or "").strip()
+        self.bytes = int(node.findtext("xwhat/leakedbytes") or 0)
+        self.blocks = int(node.findtext("xwhat/leakedblocks") or 0)
+        stack = node.find("stack")
+        self.frames = [Frame(f) for f in stack.iter("frame")] if stack else []
+        self.test = None        # the test it belongs to, when known
+        self.phase = None       # "warmup", "run", "exit" or None
+
+    @property
+    def added_bytes(self):
+        """The bytes of this leak record found by its search, without the
+        ones it holds indirectly (their own records count them): a record
+        that an earlier search knew says "N (+M) bytes", one that holds
+        others says "N (D direct, I indirect) bytes"."""
+        number = r"[\d,]+(?: \(\+([\d,]+)\))?"
+        match = re.match(rf"({number}) (?:\(({number}) direct, )?", self.what)
+        if match is None:
+            return self.bytes
+        if match.group(3) is not None:          # "(D direct, ...)"
+            added, total = match.group(4), match.group(3)
+        else:
+            added, total = match.group(2), match.group(1)
+        return int((added or total).split()[0].replace(",", ""))
+
+    @property
+    def is_leak(self):
+        return self.kind in LEAK_KINDS
+
+    @property
+    def stack_key(self):
+        return tuple((f.fn, f.file, f.line) for f in self.frames)
+
+    def caller_frames(self, count=5, limit=15):
+        """The frames worth showing: from the first frame past the
+        allocator, COUNT of them, or more, up to LIMIT, to reach the first
+        frame outside the interpreter and the C library (the extension's
+        code, usually)."""
+        frames = self.frames
+        start = 0
+        while (start < len(frames) - 1
+               and frames[start].fn.startswith(_ALLOCATOR_FRAMES)):
+            start += 1
+        end = min(start + count, len(frames))
+        for i in range(start, min(start + limit, len(frames))):
+            if not frames[i].is_interpreter:
+                end = max(end, i + 1)
+                break
+        return frames[start:end]
+
+    def format(self):
+        where = "".join(f"\n      {'at' if i == 0 else 'by'} {frame}"
+                        for i, frame in enumerate(self.caller_frames()))
+        return f"    {self.kind}: {self.what}{where}"
+
+
+class Log:
+    """A Memcheck XML file: findings and markers in order."""
+
+    def __init__(self, path):
+        self.path = path
+        self.findings = []      # every report, with .test and .phase set
+        self.tests = {}         # test id -> end-marker fields (or {})
+        self.order = []         # test ids in the order they began
+        self.finished = False   # the session-end marker was seen
+        self.complete = True    # the XML file was closed properly
+        try:
+            root = ET.parse(path).getroot()
+        except ET.ParseError:
+            # The process died mid-report: read what was written.
+            self.complete = False
+            root = _parse_truncated(path)
+        self._read(root)
+
+    def _read(self, root):
+        test = phase = None
+        reported_stacks = set()
+        for node in root:
+            if node.tag == "clientmsg":
+                event = _marker(node.findtext("text") or "")
+                if event is None:
+                    continue
+                kind = event["event"]
+                if kind == "begin":
+                    test, phase = event["test"], event["phase"]
+                    if test not in self.tests:
+                        self.tests[test] = {}
+                        self.order.append(test)
+                elif kind == "end":
+                    self.tests[event["test"]] = event
+                    test = phase = None
+                elif kind == "session-end":
+                    self.finished = True
+                    test, phase = None, "exit"
+            elif node.tag == "error":
+                finding = Finding(node)
+                if finding.is_leak and test is not None:
+                    reported_stacks.add(finding.stack_key)
+                    if phase == "warmup":
+                        # Absorbed by the search after the warm-up run: the
+                        # checked run shows whether the test leaks.
+                        continue
+                elif finding.is_leak and finding.stack_key in reported_stacks:
+                    continue            # a test's leak, found again at exit
+                finding.test, finding.phase = test, phase
+                self.findings.append(finding)
+
+    def findings_of(self, test):
+        return [f for f in self.findings if f.test == test]
+
+    def outside_tests(self):
+        return [f for f in self.findings if f.test is None]
+
+
+def _marker(text):
+    text = text.strip()
+    if not text.startswith(MARKER):
+        return None
+    return json.loads(text[len(MARKER):])
+
+
+def _parse_truncated(path):
+    """The complete top-level elements of an XML file cut short."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    end = max(text.rfind("</error>") + len("</error>"),
+              text.rfind("</clientmsg>") + len("</clientmsg>"))
+    body = text[text.find("<valgrindoutput>"):end] if end > 0 else ""
+    try:
+        return ET.fromstring((body or "<valgrindoutput>") + "</valgrindoutput>")
+    except ET.ParseError:
+        return ET.fromstring("<valgrindoutput/>")
+
+
+def leak_summary(findings):
+    """'56 bytes definitely lost, 794 bytes indirectly lost', or ''."""
+    totals = {}
+    for f in findings:
+        if f.is_leak:
+            totals[f.kind] = totals.get(f.kind, 0) + f.added_bytes
+    return ", ".join(f"{totals[k]} bytes {LEAK_KINDS[k]}"
+                     for k in LEAK_KINDS if k in totals)
