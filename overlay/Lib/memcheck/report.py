@@ -64,7 +64,8 @@ class Finding:
         self.bytes = int(node.findtext("xwhat/leakedbytes") or 0)
         self.blocks = int(node.findtext("xwhat/leakedblocks") or 0)
         stack = node.find("stack")
-        self.frames = [Frame(f) for f in stack.iter("frame")] if stack else []
+        self.frames = ([Frame(f) for f in stack.iter("frame")]
+                       if stack is not None else [])
         self.test = None        # the test it belongs to, when known
         self.phase = None       # "warmup", "run", "exit" or None
 

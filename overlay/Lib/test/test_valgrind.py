@@ -36,6 +36,25 @@ class NativeTests(unittest.TestCase):
         self.assertIn(_testinternalcapi.pymem_getallocatorsname(),
                       ("pymalloc", "pymalloc_debug"))
 
+    def test_checks_outside_valgrind(self):
+        # No error counted, no leak search: every count is 0, the marker
+        # and the monitor command go nowhere.
+        self.assertEqual(_valgrind.count_errors(), 0)
+        counts = _valgrind.leak_check()
+        self.assertIsInstance(counts, _valgrind.LeakCounts)
+        self.assertEqual(tuple(counts), (0,) * 8)
+        self.assertEqual(counts.leaked, 0)
+        self.assertEqual(counts.leaked_blocks, 0)
+        self.assertIsNone(_valgrind.marker("a line for the log"))
+        self.assertIs(_valgrind.monitor("leak_check summary"), False)
+
+    def test_checks_reject_bad_arguments(self):
+        for func in (_valgrind.marker, _valgrind.monitor):
+            with self.subTest(func=func.__name__):
+                self.assertRaises(TypeError, func, b"bytes")
+                self.assertRaises(TypeError, func)
+        self.assertRaises(TypeError, _valgrind.leak_check, 1)
+
     @requires_subprocess()
     def test_pythonvalgrind_ignored_natively(self):
         for value in ("malloc", "pymalloc", "auto"):

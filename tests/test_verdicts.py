@@ -1,0 +1,282 @@
+"""A verdict per test (issue 4): the _valgrind module under the tools, the
+per-test runner "python -m memcheck" on the example extension's suite with
+unittest and with pytest, and regrtest --valgrind on purpose-built leaky
+test files."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+import xml.etree.ElementTree as ET
+
+import support
+from memcheck.report import Log
+
+EXAMPLE = os.path.join(support.TOP, "examples", "extension-ci")
+SEEDED = os.path.join(support.TOP, "tests", "seededbugs", "seededbugs.c")
+# Debian's python3-pytest (pure Python) serves the patched interpreter too.
+DEBIAN_SITE = "/usr/lib/python3/dist-packages"
+
+
+def setUpModule():
+    global EXT_DIR
+    support.build_extension(os.path.join(EXAMPLE, "wordstats.c"), "wordstats")
+    EXT_DIR = support.build_extension(SEEDED, "seededbugs")
+
+
+def run(args, cwd=None, env=None, timeout=900):
+    run_env = {k: v for k, v in os.environ.items()
+               if k not in support.UNSET_FOR_CPYTHON_TESTS}
+    run_env["PYTHONPATH"] = EXT_DIR
+    run_env.update(env or {})
+    return subprocess.run([support.PYTHON, *args], cwd=cwd, env=run_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def junit_cases(path):
+    """{test name: (status, message)} of a JUnit XML file."""
+    cases = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        status, message = "passed", ""
+        for tag in ("failure", "error", "skipped"):
+            node = case.find(tag)
+            if node is not None:
+                status = tag
+                message = (node.get("message") or "") + "\n" + (node.text or "")
+        cases[case.get("name")] = (status, message)
+    return cases
+
+
+class ValgrindModuleTests(unittest.TestCase):
+    """_valgrind's checks, from inside processes under Valgrind."""
+
+    SCRIPT = textwrap.dedent("""
+        import _valgrind, seededbugs
+        def call(name):
+            getattr(seededbugs, name)()
+        _valgrind.leak_check()
+        for name in %r:
+            _valgrind.marker("calling " + name)
+            errors = _valgrind.count_errors()
+            call(name)
+            errors = _valgrind.count_errors() - errors
+            counts = _valgrind.leak_check()
+            print(name, errors, counts.leaked, counts.leaked_blocks)
+        print("type", type(counts).__name__, len(counts))
+    """)
+    CALLS = ["clean_workload", "bug_leak_float", "bug_leak_list",
+             "bug_leak_container", "bug_overflow_read", "bug_leak_dict",
+             "clean_workload"]
+
+    def results(self, tool, **kwargs):
+        proc, errors = support.valgrind(
+            ["-c", self.SCRIPT % (self.CALLS,)], tool=tool,
+            env={"PYTHONPATH": EXT_DIR}, **kwargs)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = [line.split() for line in proc.stdout.splitlines()]
+        return proc, {row[0]: list(map(int, row[1:])) for row in rows
+                      if row[0] != "type"}, rows[-1]
+
+    def test_leak_check_and_count_errors_under_memcheck(self):
+        # Each leak is found by the search right after the call that made
+        # it, a container included (the GC lists are hidden from the
+        # search); an invalid read counts one error; clean calls count 0.
+        proc, counts, last = self.results("memcheck")
+        self.assertEqual(last, ["type", "LeakCounts", "8"])
+        self.assertEqual(counts["clean_workload"], [0, 0, 0])
+        self.assertEqual(counts["bug_leak_float"], [0, 24, 1])
+        self.assertEqual(counts["bug_leak_list"][:2], [0, 56])
+        self.assertGreater(counts["bug_leak_container"][1], 56)
+        self.assertEqual(counts["bug_leak_dict"][0], 0)
+        self.assertGreater(counts["bug_leak_dict"][1], 0)
+        self.assertEqual(counts["bug_overflow_read"], [1, 0, 0])
+
+    def test_markers_in_the_xml_log(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            xml_file = os.path.join(tmp, "log.xml")
+            code = ("import _valgrind, seededbugs; "
+                    "_valgrind.marker('python-memcheck {\"event\": \"begin\", "
+                    "\"test\": \"t1\", \"phase\": \"run\"}'); "
+                    "seededbugs.bug_overflow_read()")
+            subprocess.run(["valgrind", "-q", "--xml=yes",
+                            "--xml-file=" + xml_file, support.PYTHON, "-c", code],
+                           env=dict(os.environ, PYTHONPATH=EXT_DIR),
+                           capture_output=True, check=True)
+            log = Log(xml_file)
+        [finding] = [f for f in log.findings if not f.is_leak]
+        self.assertEqual(finding.test, "t1")
+        self.assertEqual(finding.kind, "InvalidRead")
+
+    def test_no_memcheck_request_under_other_tools(self):
+        # No search, no counts, and no "unknown client request" warning
+        # (DHAT prints one for every Memcheck request).
+        for tool in ("callgrind", "dhat"):
+            with self.subTest(tool=tool):
+                proc, counts, _ = self.results(tool)
+                self.assertEqual(set(map(tuple, counts.values())), {(0, 0, 0)})
+                self.assertNotIn("unknown", proc.stderr.lower())
+
+
+class ExtensionSuiteTests(unittest.TestCase):
+    """python -m memcheck on examples/extension-ci: test_split leaks,
+    test_longest reads past a buffer, test_count is clean."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+        shutil.copy(os.path.join(EXAMPLE, "test_wordstats.py"), self.tmp)
+        self.junit = os.path.join(self.tmp, "junit.xml")
+
+    def memcheck(self, *args, env=None):
+        return run(["-m", "memcheck", "--junit-xml", self.junit, *args],
+                   cwd=self.tmp, env=env)
+
+    def assert_verdicts(self, proc):
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        cases = junit_cases(self.junit)
+        self.assertEqual(sorted(cases), ["test_count", "test_longest",
+                                         "test_split"], proc.stdout)
+        self.assertEqual(cases["test_count"], ("passed", ""))
+        status, message = cases["test_split"]
+        self.assertEqual(status, "failure")
+        self.assertIn("bytes definitely lost", message)
+        self.assertIn("split (wordstats.c:", message)
+        status, message = cases["test_longest"]
+        self.assertEqual(status, "failure")
+        self.assertIn("InvalidRead", message)
+        self.assertIn("at longest (wordstats.c:", message)
+        self.assertNotIn("outside any test", proc.stdout)
+        self.assertIn("memcheck: 1 passed, 2 failed", proc.stdout)
+
+    def test_unittest(self):
+        self.assert_verdicts(self.memcheck("unittest", "-v", "test_wordstats"))
+
+    def test_pytest(self):
+        if not os.path.exists(os.path.join(DEBIAN_SITE, "pytest")):
+            self.skipTest("Debian's python3-pytest is not installed")
+        proc = self.memcheck("pytest", "-q", "-p", "no:cacheprovider",
+                             "test_wordstats.py",
+                             env={"PYTHONPATH": EXT_DIR + ":" + DEBIAN_SITE})
+        self.assert_verdicts(proc)
+
+    def test_clean_test_passes(self):
+        proc = self.memcheck("unittest", "test_wordstats.WordStatsTest.test_count")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(junit_cases(self.junit), {"test_count": ("passed", "")})
+
+    def test_known_issues_do_not_fail(self):
+        # By test id, and by a function of the report's stack.
+        proc = self.memcheck("--known", "*.test_split", "--known", "longest",
+                             "unittest", "test_wordstats")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        cases = junit_cases(self.junit)
+        self.assertEqual(cases["test_count"], ("passed", ""))
+        for name in ("test_split", "test_longest"):
+            self.assertEqual(cases[name][0], "skipped")
+            self.assertIn("known issue", cases[name][1])
+
+    def test_shard(self):
+        # Round-robin in collection order: the 2nd of 3 slices holds the
+        # 2nd test (unittest sorts test methods by name).
+        proc = self.memcheck("--shard", "2/3", "unittest", "test_wordstats")
+        self.assertEqual(sorted(junit_cases(self.junit)), ["test_longest"],
+                         proc.stdout + proc.stderr)
+        self.assertEqual(proc.returncode, 1)
+
+    def test_bad_shard(self):
+        proc = self.memcheck("--shard", "4/3", "unittest", "test_wordstats")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("K must be between 1 and N", proc.stderr)
+
+
+LEAKY_TESTS = '''
+import unittest
+import wordstats
+
+class T(unittest.TestCase):
+    def test_clean(self):
+        self.assertEqual(wordstats.count("a b"), 2)
+
+    def test_bad_read(self):
+        self.assertEqual(wordstats.longest("abc de"), 3)
+
+    def test_leak(self):
+        self.assertEqual(wordstats.split("x y"), ["x", "y"])
+'''
+
+CLEAN_TESTS = '''
+import unittest
+import wordstats
+
+class T(unittest.TestCase):
+    def test_count(self):
+        self.assertEqual(wordstats.count("one two three"), 3)
+'''
+
+
+class RegrtestTests(unittest.TestCase):
+    """python -m test --valgrind on test files made for it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.testdir = tempfile.mkdtemp()
+        for name, text in (("test_vg_leaky", LEAKY_TESTS),
+                           ("test_vg_clean", CLEAN_TESTS)):
+            with open(os.path.join(cls.testdir, name + ".py"), "w") as f:
+                f.write(text)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.testdir)
+
+    def regrtest(self, *args):
+        self.junit = os.path.join(self.testdir, "junit.xml")
+        return run(["-m", "test", "--testdir", self.testdir, "--valgrind",
+                    "--junit-xml", self.junit, *args])
+
+    def test_failing_verdict(self):
+        proc = self.regrtest("-j2", "test_vg_leaky", "test_vg_clean")
+        out = proc.stdout
+        self.assertEqual(proc.returncode, 2, out + proc.stderr)
+        self.assertIn("Memcheck: test_vg_leaky: 1 error(s); 56 bytes "
+                      "definitely lost", out)
+        self.assertIn("in test_vg_leaky.T.test_bad_read:\n"
+                      "    InvalidRead: Invalid read of size 1\n"
+                      "      at longest (wordstats.c:", out)
+        self.assertIn("by split (wordstats.c:", out)
+        self.assertIn("Memcheck: 2 test files checked, 1 with errors, "
+                      "1 leaking", out)
+        self.assertRegex(out, r"1 test failed:\s+test_vg_leaky")
+        suites = {s.get("name"): s for s in
+                  ET.parse(self.junit).getroot().iter("testsuite")}
+        memcheck = suites["memcheck.test_vg_leaky"]
+        self.assertEqual(memcheck.get("failures"), "1")
+        self.assertNotIn("memcheck.test_vg_clean", suites)
+
+    def test_clean_files_pass_without_j(self):
+        # Without -j, each file still gets a worker under Memcheck.
+        proc = self.regrtest("test_vg_clean")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("Memcheck: 1 test files checked, 0 with errors, "
+                      "0 leaking", proc.stdout)
+
+    def test_shard(self):
+        proc = self.regrtest("--shard", "2/2", "test_vg_leaky", "test_vg_clean")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("test_vg_clean", proc.stdout)
+        self.assertNotIn("test_vg_leaky", proc.stdout)
+
+    def test_bad_options(self):
+        proc = self.regrtest("--shard", "1-2", "test_vg_clean")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("shard must be K/N", proc.stderr)
+        proc = self.regrtest("--single-process", "test_vg_clean")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--valgrind and --single-process", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
