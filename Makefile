@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc)
 BUILD := build
 PYTHON := $(BUILD)/python
 
-.PHONY: all build deps install worktree export check bench bench-memcheck demo clean distclean
+.PHONY: all build deps install worktree export check bench bench-memcheck bench-valgrindtest demo clean distclean
 
 all: build
 
@@ -43,6 +43,9 @@ bench: build
 # Memcheck noise, detection and wall time against upstream (README).
 bench-memcheck: build
 	@$(PYTHON) tools/noise_table.py
+
+bench-valgrindtest: build
+	@tools/valgrindtest_timing.sh 1 2
 
 # Edit the series in place: build/worktree is a git repository with one
 # commit per patch; `make export` writes it back to overlay/ and patches/.

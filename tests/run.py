@@ -20,7 +20,8 @@ PYTHON = os.path.join(TOP, "build", "python")
 
 # CPython's tests that exercise what the series touches.  Not under Valgrind.
 CPYTHON_TESTS = ["test_valgrind", "test_capi", "test_embed", "test_gc",
-                 "test_sys", "test_tracemalloc", "test_cmd_line"]
+                 "test_sys", "test_tracemalloc", "test_cmd_line",
+                 "test_regrtest"]
 
 
 
