@@ -116,6 +116,12 @@ def format_findings(findings):
 
 def main(argv=None):
     ns = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        import _valgrind
+    except ImportError:
+        print(f"memcheck: {sys.executable} has no _valgrind module: build it "
+              f"with configure --with-valgrind", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="memcheck-") as tmp:
         xml_file = ns.xml_file or os.path.join(tmp, "memcheck.xml")
         cmd = valgrind_command(sys.executable, xml_file, ns.valgrind_opt)
