@@ -97,15 +97,22 @@ PyDoc_STRVAR(marker_doc,
 Write TEXT as a line of the Valgrind log, between the reports around it:\n\
 a <clientmsg> element with --xml=yes.  Does nothing outside Valgrind.");
 
+/* The UTF-8 text of FUNC's str argument ARG, or NULL with an exception. */
+static const char *
+text_argument(const char *func, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "%s() argument must be str, not %T",
+                     func, arg);
+        return NULL;
+    }
+    return PyUnicode_AsUTF8(arg);
+}
+
 static PyObject *
 marker(PyObject *module, PyObject *arg)
 {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_Format(PyExc_TypeError, "marker() argument must be str, not %T",
-                     arg);
-        return NULL;
-    }
-    const char *text = PyUnicode_AsUTF8(arg);
+    const char *text = text_argument("marker", arg);
     if (text == NULL) {
         return NULL;
     }
@@ -127,12 +134,7 @@ does not or outside Valgrind.");
 static PyObject *
 monitor(PyObject *module, PyObject *arg)
 {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_Format(PyExc_TypeError, "monitor() argument must be str, not %T",
-                     arg);
-        return NULL;
-    }
-    const char *command = PyUnicode_AsUTF8(arg);
+    const char *command = text_argument("monitor", arg);
     if (command == NULL) {
         return NULL;
     }
