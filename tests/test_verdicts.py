@@ -223,6 +223,11 @@ class RegrtestTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.testdir = tempfile.mkdtemp()
+        # Next to the test files: "make valgrindtest" runs python -E, which
+        # ignores PYTHONPATH, and regrtest puts --testdir on the path.
+        for name in os.listdir(EXT_DIR):
+            if name.startswith("wordstats."):
+                shutil.copy(os.path.join(EXT_DIR, name), cls.testdir)
         for name, text in (("test_vg_leaky", LEAKY_TESTS),
                            ("test_vg_clean", CLEAN_TESTS)):
             with open(os.path.join(cls.testdir, name + ".py"), "w") as f:
@@ -268,6 +273,18 @@ class RegrtestTests(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertIn("test_vg_clean", proc.stdout)
         self.assertNotIn("test_vg_leaky", proc.stdout)
+
+    def test_make_valgrindtest(self):
+        # CPython's Makefile target, in the build directory.
+        env = {k: v for k, v in os.environ.items()
+               if k not in support.UNSET_FOR_CPYTHON_TESTS}
+        proc = subprocess.run(
+            ["make", "-C", os.path.join(support.BUILD, "obj"), "valgrindtest",
+             "TESTOPTS=--testdir %s test_vg_leaky" % self.testdir],
+            env=env, capture_output=True, text=True, timeout=900)
+        self.assertNotEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("-m test --valgrind --testdir", proc.stdout)
+        self.assertIn("Memcheck: test_vg_leaky: 1 error(s)", proc.stdout)
 
     def test_bad_options(self):
         proc = self.regrtest("--shard", "1-2", "test_vg_clean")
