@@ -293,6 +293,10 @@ class RegrtestTests(unittest.TestCase):
         proc = self.regrtest("--single-process", "test_vg_clean")
         self.assertEqual(proc.returncode, 2)
         self.assertIn("--valgrind and --single-process", proc.stderr)
+        proc = run(["-m", "test", "--valgrind", "test_vg_clean"],
+                   env={"PATH": "/nonexistent"})
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("valgrind is not installed", proc.stderr)
 
 
 if __name__ == "__main__":

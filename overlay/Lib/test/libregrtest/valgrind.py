@@ -10,18 +10,30 @@ case that was running for errors).  The findings go into --junit-xml too.
 """
 
 import os
+import shutil
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
 from memcheck import parse_shard, in_shard, valgrind_command
-from memcheck.checker import mark
 from memcheck.report import Log, leak_summary
 
 from .result import State
 
 # Counts for the summary, in the main process.
 _checked = []           # (test file, number of errors, leaked bytes)
+
+
+def unavailable():
+    """Why --valgrind cannot run here, or None."""
+    try:
+        import _valgrind
+    except ImportError:
+        return ("--valgrind needs a Python built with configure "
+                "--with-valgrind (no _valgrind module)")
+    if shutil.which("valgrind") is None:
+        return "--valgrind: valgrind is not installed (not found in PATH)"
+    return None
 
 
 def shard_tests(tests, shard):
@@ -48,6 +60,7 @@ def mark_test_cases():
     """In the worker: write a marker as each test case starts, so that the
     main process can tell which one caused an error."""
     import unittest
+    from memcheck.checker import mark
     start_test = unittest.TestResult.startTest
 
     def startTest(self, test):
@@ -60,6 +73,7 @@ def mark_test_cases():
 def end_of_tests():
     """In the worker: what Memcheck reports after this comes from the
     process's exit (leaks)."""
+    from memcheck.checker import mark
     mark("session-end")
 
 
