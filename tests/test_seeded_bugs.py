@@ -40,6 +40,7 @@ ALL_BUGS = dict(EXPECTED, **POOL_ONLY)
 # What each bug function may produce besides its own kind.
 EXTRA_KINDS = {
     "bug_leak_container": {"Leak_IndirectlyLost"},
+    "bug_overflow_write": {"InvalidRead"},     # it reads the byte it writes
 }
 
 # Calls the bug functions, then the clean one, in one process.
