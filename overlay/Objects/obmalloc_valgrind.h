@@ -244,7 +244,8 @@ pool_free(void *ctx, void *p)
         return;
     }
     OMState *state = get_state();
-    if (!address_in_range(state, p, POOL_ADDR(p))) {
+    poolp pool = POOL_ADDR(p);
+    if (!address_in_range(state, p, pool)) {
         _PyObject_Free(ctx, p);     /* malloc()'s block */
         return;
     }
@@ -252,7 +253,17 @@ pool_free(void *ctx, void *p)
        (a double free, a pointer into a block) is reported by Memcheck as an
        invalid free, and, as Memcheck does for malloc(), not freed: in
        pymalloc it would corrupt the free list. */
-    if (_PyTrack_AddressableBytes(p, 1) == 0) {
+    if (!_PyTrack_IsAddressable(p)) {
+        _PyTrack_BlockFreed(p);
+        return;
+    }
+    if (pool->szidx != 0 && pool->ref.count > 1) {
+        /* Every block of this size class was asked for more than a link's
+           size, so the link pymalloc writes lies inside the live block;
+           and the pool keeps other blocks, so its arena stays allocated.
+           The block is announced freed after pymalloc's write: one
+           request, on the path almost every free takes. */
+        _PyObject_Free(ctx, p);
         _PyTrack_BlockFreed(p);
         return;
     }

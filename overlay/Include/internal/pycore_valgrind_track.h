@@ -57,6 +57,15 @@ _PyTrack_AddressableBytes(const void *p, size_t max)
     return bad == 0 ? max : bad - (size_t)p;
 }
 
+/* 1 if the byte at P is addressable, asked in one request and without
+   reporting anything: tells a live block from a freed one. */
+static inline int
+_PyTrack_IsAddressable(const void *p)
+{
+    char vbits;
+    return VALGRIND_GET_VBITS(p, &vbits, 1) == 1;
+}
+
 #else   /* !WITH_VALGRIND */
 
 #  define _PyTrack_BlockAllocated(P, SIZE, ZEROED) ((void)0)
@@ -66,6 +75,7 @@ _PyTrack_AddressableBytes(const void *p, size_t max)
 #  define _PyTrack_BytesUndefined(P, SIZE) ((void)0)
 #  define _PyTrack_BytesNoAccess(P, SIZE) ((void)0)
 #  define _PyTrack_AddressableBytes(P, MAX) ((size_t)(MAX))
+#  define _PyTrack_IsAddressable(P) 1
 
 #endif  /* WITH_VALGRIND */
 
