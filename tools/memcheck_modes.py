@@ -42,8 +42,8 @@ def configs(baseline):
 
 
 def run(python, env, args, options):
-    """Run python ARGS under Memcheck; return (seconds, peak KiB, errors,
-    exit status)."""
+    """Run python ARGS under Memcheck; return (wall seconds, peak KiB,
+    errors, exit status, CPU seconds)."""
     run_env = {k: v for k, v in os.environ.items()
                if k not in support.UNSET_FOR_CPYTHON_TESTS}
     run_env.update(env, PYTHONHASHSEED="0")
@@ -58,7 +58,8 @@ def run(python, env, args, options):
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         errors = len(ET.parse(xml_file).getroot().findall("error"))
-    return seconds, usage.ru_maxrss, errors, proc.returncode
+    return (seconds, usage.ru_maxrss, errors, proc.returncode,
+            usage.ru_utime + usage.ru_stime)
 
 
 def measure_modules(cfgs, modules, jobs):
@@ -71,8 +72,8 @@ def measure_modules(cfgs, modules, jobs):
             results[c] = run(python, env, ["-m", "test", module],
                              test_memcheck_noise.WITH_SUPPRESSIONS)
         print("%-20s" % module + "".join(
-            "  %6.1f s %4d MB %d err rc %d" % (t, m // 1024, e, rc)
-            for t, m, e, rc in results), flush=True)
+            "  %6.1f s (cpu %6.1f s) %4d MB %d err rc %d" % (t, cpu, m // 1024, e, rc)
+            for t, m, e, rc, cpu in results), flush=True)
         return module, results
 
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
@@ -100,29 +101,40 @@ def quartiles(values):
 
 def table(cfgs, modules, workload, njobs):
     ref = 1     # routed mode
-    lines = ["| configuration | noise set: wall time (sum) | ratio to routed, per module: median (IQR) "
-             "| peak memory per module: median | ratio to routed: median (IQR) "
-             "| modules with reports | workload %s: wall time, median | peak memory | ratio to routed: time / memory |"
-             % WORKLOAD_N,
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| configuration | wall time, sum | CPU time, sum "
+             "| CPU time / routed, per module: median (IQR) "
+             "| wall time / routed: median | peak memory, median (max) "
+             "| peak memory / routed: median (IQR) | modules with reports |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c, (name, _, _) in enumerate(cfgs):
-        times = [r[c][0] for _, r in modules]
-        mems = [r[c][1] for _, r in modules]
-        tr = quartiles([r[c][0] / r[ref][0] for _, r in modules])
+        res = [r[c] for _, r in modules]
+        cr = quartiles([r[c][4] / r[ref][4] for _, r in modules])
+        wr = quartiles([r[c][0] / r[ref][0] for _, r in modules])
         mr = quartiles([r[c][1] / r[ref][1] for _, r in modules])
-        noisy = sum(1 for _, r in modules if r[c][2] or r[c][3])
-        wt = statistics.median(x[0] for x in workload[c])
-        wm = statistics.median(x[1] for x in workload[c])
-        wt_ref = statistics.median(x[0] for x in workload[ref])
-        wm_ref = statistics.median(x[1] for x in workload[ref])
-        lines.append("| %s | %.0f s | %.2f (%.2f-%.2f) | %.0f MB | %.2f (%.2f-%.2f) | %d of %d "
-                     "| %.1f s | %.0f MB | %.2f / %.2f |" % (
-                         name, sum(times), tr[1], tr[0], tr[2],
-                         statistics.median(mems) / 1024, mr[1], mr[0], mr[2],
-                         noisy, len(modules), wt, wm / 1024, wt / wt_ref, wm / wm_ref))
-    lines.append("")
-    lines.append("%d modules, %d at a time; workload: %d rotated runs of each."
-                 % (len(modules), njobs, len(workload[0])))
+        noisy = sum(1 for x in res if x[2] or x[3])
+        lines.append("| %s | %.0f s | %.0f s | %.2f (%.2f-%.2f) | %.2f | %.0f MB (%.0f MB) "
+                     "| %.2f (%.2f-%.2f) | %d of %d |" % (
+                         name, sum(x[0] for x in res), sum(x[4] for x in res),
+                         cr[1], cr[0], cr[2], wr[1],
+                         statistics.median(x[1] for x in res) / 1024,
+                         max(x[1] for x in res) / 1024, mr[1], mr[0], mr[2],
+                         noisy, len(modules)))
+    lines += ["", "%d modules of the noise set, `-m test MODULE` under the leak-gating "
+              "options, %d at a time, the three configurations of a module back to back "
+              "in rotated order." % (len(modules), njobs), ""]
+    lines += ["| configuration | workload %s: wall time, median | CPU time, median "
+              "| CPU time / routed | peak memory | peak memory / routed |" % WORKLOAD_N,
+              "|---|---:|---:|---:|---:|---:|"]
+    cpu_ref = statistics.median(x[4] for x in workload[ref])
+    mem_ref = statistics.median(x[1] for x in workload[ref])
+    for c, (name, _, _) in enumerate(cfgs):
+        cpu = statistics.median(x[4] for x in workload[c])
+        mem = statistics.median(x[1] for x in workload[c])
+        lines.append("| %s | %.1f s | %.1f s | %.2f | %.0f MB | %.2f |" % (
+            name, statistics.median(x[0] for x in workload[c]), cpu, cpu / cpu_ref,
+            mem / 1024, mem / mem_ref))
+    lines += ["", "%d rotated runs of each configuration, one at a time, "
+              "`--leak-check=no`." % len(workload[0])]
     return "\n".join(lines)
 
 
@@ -142,7 +154,8 @@ def main():
     workload = measure_workload(cfgs, args.bench_runs)
     for c, (name, _, _) in enumerate(cfgs):
         print("workload %s: %s" % (name, ", ".join(
-            "%.1f s %d MB" % (t, m // 1024) for t, m, _, _ in workload[c])))
+            "%.1f s (cpu %.1f s) %d MB" % (t, cpu, m // 1024)
+            for t, m, _, _, cpu in workload[c])))
     text = table(cfgs, per_module, workload, args.jobs)
     os.makedirs(os.path.join(support.BUILD, "bench"), exist_ok=True)
     with open(os.path.join(support.BUILD, "bench", "modes.md"), "w") as f:

@@ -449,10 +449,10 @@ decide_mode(void)
         mode = default_mode_for_tool(valgrind_tool);
     }
     /* Pool mode speaks to Memcheck only: under any other tool its requests
-       would be ignored at best (DHAT warns about each), so pymalloc is
-       kept as it is. */
+       would be ignored at best (DHAT warns about each), so the tool's
+       default applies, as for "auto". */
     if (mode == _PyValgrind_POOL && strcmp(valgrind_tool, "memcheck") != 0) {
-        mode = _PyValgrind_PYMALLOC;
+        mode = default_mode_for_tool(valgrind_tool);
     }
     return mode;
 }
