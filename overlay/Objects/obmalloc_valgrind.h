@@ -114,6 +114,21 @@ routed_realloc(void *ctx, void *ptr, size_t nbytes)
    through the allocator tables, which hold them only when Memcheck runs and
    PYTHONVALGRIND=pool asked for them.  pymalloc's own code is unchanged. */
 
+/* pymalloc's entry points, called from pool mode through pointers the
+   compiler cannot see through.  Direct calls gave GCC new callers to
+   optimise for: it split _PyObject_Free() in two, and pymalloc's native
+   path ran 0.15 % more instructions (Callgrind, make bench). */
+static struct {
+    void *(*volatile malloc)(void *, size_t);
+    void *(*volatile calloc)(void *, size_t, size_t);
+    void *(*volatile realloc)(void *, void *, size_t);
+    void (*volatile free)(void *, void *);
+    bool (*volatile owns)(OMState *, void *, poolp);
+} pool_pymalloc = {
+    _PyObject_Malloc, _PyObject_Calloc, _PyObject_Realloc, _PyObject_Free,
+    address_in_range,
+};
+
 /* Set by pool_open_links() when pymalloc is about to take a new arena:
    the offset, in the arena's first pool, of the link it will write. */
 static size_t pool_new_arena_link;
@@ -194,15 +209,15 @@ pool_alloc(void *ctx, size_t nbytes, int zeroed)
 {
     if (nbytes == 0 || nbytes > SMALL_REQUEST_THRESHOLD) {
         /* Not pymalloc's: _PyObject_Malloc() hands it to malloc(). */
-        return zeroed ? _PyObject_Calloc(ctx, 1, nbytes)
-                      : _PyObject_Malloc(ctx, nbytes);
+        return zeroed ? pool_pymalloc.calloc(ctx, 1, nbytes)
+                      : pool_pymalloc.malloc(ctx, nbytes);
     }
     OMState *state = get_state();
     uint szidx = (uint)(nbytes - 1) >> ALIGNMENT_SHIFT;
     int opened = pool_open_links(state, szidx);
-    void *p = _PyObject_Malloc(ctx, nbytes);
+    void *p = pool_pymalloc.malloc(ctx, nbytes);
     pool_new_arena_link = 0;
-    if (p == NULL || (opened && !address_in_range(state, p, POOL_ADDR(p)))) {
+    if (p == NULL || (opened && !pool_pymalloc.owns(state, p, POOL_ADDR(p)))) {
         /* Out of memory, or pymalloc could not get an arena and malloc()
            served the request: Memcheck tracks that block already. */
         return p;
@@ -245,8 +260,8 @@ pool_free(void *ctx, void *p)
     }
     OMState *state = get_state();
     poolp pool = POOL_ADDR(p);
-    if (!address_in_range(state, p, pool)) {
-        _PyObject_Free(ctx, p);     /* malloc()'s block */
+    if (!pool_pymalloc.owns(state, p, pool)) {
+        pool_pymalloc.free(ctx, p);     /* malloc()'s block */
         return;
     }
     /* A live block has at least its first byte addressable.  Anything else
@@ -263,13 +278,13 @@ pool_free(void *ctx, void *p)
            and the pool keeps other blocks, so its arena stays allocated.
            The block is announced freed after pymalloc's write: one
            request, on the path almost every free takes. */
-        _PyObject_Free(ctx, p);
+        pool_pymalloc.free(ctx, p);
         _PyTrack_BlockFreed(p);
         return;
     }
     _PyTrack_BlockFreed(p);
     _PyTrack_BytesUndefined(p, sizeof(pymem_block *));
-    _PyObject_Free(ctx, p);
+    pool_pymalloc.free(ctx, p);
     /* If that emptied the arena, pymalloc gave it back to free(): marking
        freed memory unaddressable again is harmless. */
     _PyTrack_BytesNoAccess(p, sizeof(pymem_block *));
@@ -286,8 +301,8 @@ pool_realloc(void *ctx, void *p, size_t nbytes)
     }
     OMState *state = get_state();
     poolp pool = POOL_ADDR(p);
-    if (!address_in_range(state, p, pool)) {
-        return _PyObject_Realloc(ctx, p, nbytes);   /* malloc()'s block */
+    if (!pool_pymalloc.owns(state, p, pool)) {
+        return pool_pymalloc.realloc(ctx, p, nbytes);   /* malloc()'s block */
     }
     size_t size = INDEX2SIZE(pool->szidx);
     size_t owned = _PyTrack_AddressableBytes(p, size);
