@@ -5,6 +5,9 @@ upstream --with-valgrind.
   build/python tools/memcheck_modes.py [--baseline DIR] [--jobs N]
                                        [--modules N] [--bench-runs N]
 
+(make bench-modes.)  --baseline: where upstream/python is (default
+build/baseline, built there as make bench builds it).
+
 For each module of the noise set (tests/noise/test_modules.txt), `-m test
 MODULE` under the leak-gating options and the suppression file, once per
 configuration, the runs of a module back to back in an order that
@@ -26,6 +29,8 @@ import xml.etree.ElementTree as ET
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests"))
+sys.path.insert(0, os.path.join(TOP, "tools"))
+import bench  # noqa: E402
 import support  # noqa: E402
 import test_memcheck_noise  # noqa: E402
 
@@ -150,6 +155,8 @@ def main():
                         help="only the first N modules (default: all)")
     parser.add_argument("--bench-runs", type=int, default=5)
     args = parser.parse_args()
+    if args.baseline == parser.get_default("baseline"):
+        bench.build_baselines(["upstream"])
     cfgs = configs(args.baseline)
     modules = test_memcheck_noise.test_modules()
     if args.modules:
