@@ -5,8 +5,8 @@
    pymalloc handed out.  pycore_valgrind.h says what this does and why; the
    user's side is in Misc/README.valgrind.
 
-   pymalloc serves requests up to 512 bytes from 256 KiB arenas that it maps
-   itself.  Memcheck sees an arena as one block: it cannot report a leaked
+   pymalloc serves requests up to 512 bytes from arenas (1 MiB on 64-bit
+   platforms) that it maps itself.  Memcheck sees an arena as one block: it cannot report a leaked
    PyMem_Malloc() block, nor a write one byte past a 24-byte request, because
    the neighbouring bytes belong to the same arena.  Routing each request to
    malloc() lets Memcheck put a redzone around every block and keep a stack
@@ -16,7 +16,10 @@
    CPython's original --with-valgrind tested a flag in every pymalloc call and
    routed under every tool.  Here nothing is tested per call: the allocator
    tables start out holding the first-use functions, and the first call through
-   any of them decides and rewrites the tables. */
+   any of them decides and rewrites the tables.
+
+   Pool mode (PYTHONVALGRIND=pool, Memcheck only) is the third choice: keep
+   pymalloc and announce each of its blocks to Memcheck (below). */
 
 #include "pycore_freelist.h"      // _PyObject_ClearFreeLists()
 #include "pycore_gc.h"            // _PyGCHead_NEXT()
