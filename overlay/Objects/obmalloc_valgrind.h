@@ -587,6 +587,26 @@ _PyValgrind_KeepReachable(void *block)
     kept_reachable.blocks[kept_reachable.count++] = block;
 }
 
+/* A subinterpreter with its own pymalloc state that still has blocks in use
+   when it is finalised keeps its arenas on purpose
+   (_PyInterpreterState_FinalizeAllocatedBlocks()), then frees the state
+   that points to pymalloc's tables of them.  In pool mode the arenas hold
+   announced blocks and the tables (the arena array, the radix tree's
+   nodes) are heap blocks of their own: keep them reachable, as what CPython
+   keeps until exit. */
+static void
+valgrind_keep_obmalloc_state(OMState *state)
+{
+    _PyValgrind_KeepReachable(allarenas);
+#if WITH_PYMALLOC_RADIX_TREE && defined(USE_INTERIOR_NODES)
+    for (int i = 0; i < MAP_TOP_LENGTH; i++) {
+        if (arena_map_root.ptrs[i] != NULL) {
+            _PyValgrind_KeepReachable(arena_map_root.ptrs[i]);
+        }
+    }
+#endif
+}
+
 void
 _PyValgrind_InitFreeLists(struct _Py_object_freelists *freelists)
 {
