@@ -63,3 +63,10 @@ clean:
 
 distclean:
 	rm -rf $(BUILD)
+
+# --- pool mode (issue 5) ---------------------------------------------------
+# Memcheck wall/CPU time and peak memory: pool mode, routed mode, upstream
+# --with-valgrind (README, "Pool mode").
+.PHONY: bench-modes
+bench-modes: build
+	@$(PYTHON) tools/memcheck_modes.py

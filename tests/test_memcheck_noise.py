@@ -1,6 +1,7 @@
 """Memcheck is silent on correct code: under the options of a leak-gating CI
 job, CPython's startup, the whole standard library and CPython's own tests
-exit with their own status and no report."""
+exit with their own status and no report: routed to malloc (the default) and
+in pool mode (PYTHONVALGRIND=pool)."""
 
 import concurrent.futures
 import os
@@ -26,23 +27,35 @@ def describe(errors):
     return "\n".join(repr(e) for e in errors[:10])
 
 
+# Pool mode: pymalloc kept under Memcheck, each block announced to it.
+POOL = {"PYTHONVALGRIND": "pool"}
+
+
 class Startup(unittest.TestCase):
+    ENV = {}
+
     def test_pass_is_silent_without_suppressions(self):
-        proc, errors = support.valgrind(["-c", "pass"], options=support.MEMCHECK_GATE)
+        proc, errors = support.valgrind(["-c", "pass"], options=support.MEMCHECK_GATE,
+                                        env=self.ENV)
         self.assertEqual(errors, [], describe(errors))
         self.assertEqual(proc.returncode, 0)
 
     def test_clean_workload_on_the_c_accelerators(self):
-        proc, errors = support.valgrind([CLEAN_WORKLOAD], options=support.MEMCHECK_GATE)
+        proc, errors = support.valgrind([CLEAN_WORKLOAD], options=support.MEMCHECK_GATE,
+                                        env=self.ENV)
         self.assertEqual(errors, [], describe(errors))
         self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
         self.assertIn("clean workload done", proc.stdout)
 
     def test_exit_status_is_the_programs(self):
         proc, errors = support.valgrind(["-c", "raise SystemExit(3)"],
-                                        options=support.MEMCHECK_GATE)
+                                        options=support.MEMCHECK_GATE, env=self.ENV)
         self.assertEqual(errors, [], describe(errors))
         self.assertEqual(proc.returncode, 3)
+
+
+class PoolStartup(Startup):
+    ENV = POOL
 
 
 class ImportStandardLibrary(unittest.TestCase):
@@ -70,6 +83,15 @@ class ImportStandardLibrary(unittest.TestCase):
                            if f not in ("malloc", "calloc", "realloc")]
                 self.assertFalse(objects[0].startswith(support.BUILD), error)
 
+
+
+class PoolImportStandardLibrary(unittest.TestCase):
+    def test_silent_with_the_suppression_file(self):
+        proc, errors = support.valgrind([IMPORT_STDLIB], options=WITH_SUPPRESSIONS,
+                                        env=POOL)
+        self.assertEqual(errors, [], describe(errors))
+        self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+        self.assertIn("imported", proc.stdout)
 
 
 class SuppressionFile(unittest.TestCase):
@@ -109,13 +131,15 @@ class CPythonTestModules(unittest.TestCase):
     """At least 40 test modules, core types and C accelerators, run in
     parallel under the leak-gating options."""
 
+    ENV = {}
+
     def test_module_count(self):
         self.assertGreaterEqual(len(test_modules()), 40)
 
     def test_modules_are_silent(self):
         def run(module):
             return module, support.valgrind(
-                ["-m", "test", module], options=WITH_SUPPRESSIONS,
+                ["-m", "test", module], options=WITH_SUPPRESSIONS, env=self.ENV,
                 unset=support.UNSET_FOR_CPYTHON_TESTS)
 
         workers = os.cpu_count() or 2
@@ -124,6 +148,12 @@ class CPythonTestModules(unittest.TestCase):
                 with self.subTest(module):
                     self.assertEqual(errors, [], describe(errors))
                     self.assertEqual(proc.returncode, 0, proc.stdout[-2000:])
+
+
+class PoolCPythonTestModules(CPythonTestModules):
+    """The same modules in pool mode."""
+
+    ENV = POOL
 
 
 if __name__ == "__main__":

@@ -39,6 +39,23 @@ class ToolModes(unittest.TestCase):
         self.assertEqual(mode_under("memcheck", {"PYTHONVALGRIND": "pymalloc"}),
                          ["memcheck", "pymalloc"])
 
+    def test_pool_under_memcheck(self):
+        self.assertEqual(mode_under("memcheck", {"PYTHONVALGRIND": "pool"}),
+                         ["memcheck", "pool"])
+
+    def test_pool_needs_memcheck(self):
+        # Pool mode speaks Memcheck's client requests: under another tool
+        # the tool's default applies, and no request reaches the tool (DHAT
+        # would print "unknown DHAT client request code" for each).
+        for tool, mode in (("dhat", "malloc"), ("massif", "malloc"),
+                           ("callgrind", "pymalloc"), ("none", "pymalloc")):
+            with self.subTest(tool):
+                proc, _ = support.valgrind(["-c", REPORT], tool=tool,
+                                           env={"PYTHONVALGRIND": "pool"})
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                self.assertEqual(proc.stdout.split(), [tool, mode])
+                self.assertNotIn("client request", proc.stderr)
+
     def test_auto_is_the_default(self):
         self.assertEqual(mode_under("memcheck", {"PYTHONVALGRIND": "auto"}),
                          ["memcheck", "malloc"])

@@ -7,6 +7,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NOINLINE __attribute__((noinline))
@@ -110,6 +111,61 @@ bug_use_after_free(PyObject *self, PyObject *args)
     PyMem_Free(block);
     sink = ((volatile char *)block)[SMALL / 2];  /* read after free */
     Py_RETURN_NONE;
+}
+
+/* A PyMem_Malloc() block given to the C library's free().  Routed to
+   malloc(), the two match and nothing is wrong; in production the block is
+   inside a pymalloc arena and free() corrupts the C library's heap. */
+static NOINLINE PyObject *
+bug_wrong_family_free(PyObject *self, PyObject *args)
+{
+    char *block = PyMem_Malloc(SMALL);
+    if (block == NULL) {
+        return PyErr_NoMemory();
+    }
+    memset(block, 0, SMALL);
+    free(block);
+    Py_RETURN_NONE;
+}
+
+static NOINLINE PyObject *
+bug_double_free(PyObject *self, PyObject *args)
+{
+    char *block = PyMem_Malloc(SMALL);
+    if (block == NULL) {
+        return PyErr_NoMemory();
+    }
+    memset(block, 0, SMALL);
+    PyMem_Free(block);
+    PyMem_Free(block);
+    Py_RETURN_NONE;
+}
+
+/* Realloc moves the block: the bytes written before must stay defined and
+   those never written undefined, so the branch below is on an uninitialised
+   byte and the reads of the first bytes are not. */
+static NOINLINE PyObject *
+bug_uninit_after_realloc(PyObject *self, PyObject *args)
+{
+    char *block = PyMem_Malloc(SMALL);
+    if (block == NULL) {
+        return PyErr_NoMemory();
+    }
+    memset(block, 'r', SMALL / 2);
+    char *bigger = PyMem_Realloc(block, 8 * SMALL);
+    if (bigger == NULL) {
+        PyMem_Free(block);
+        return PyErr_NoMemory();
+    }
+    int taken = 0;
+    if (bigger[0] == 'r' && bigger[SMALL / 2 - 1] == 'r') {
+        taken = 1;
+    }
+    if (bigger[SMALL - 1] == 'x') {             /* never written */
+        taken = 2;
+    }
+    PyMem_Free(bigger);
+    return PyLong_FromLong(taken);
 }
 
 /* Objects that have freelists in CPython: with the freelists in the way, a
@@ -248,6 +304,9 @@ static PyMethodDef seededbugs_methods[] = {
     {"bug_leak_tuple", bug_leak_tuple, METH_NOARGS, NULL},
     {"bug_leak_container", bug_leak_container, METH_NOARGS, NULL},
     {"bug_read_after_decref", bug_read_after_decref, METH_NOARGS, NULL},
+    {"bug_wrong_family_free", bug_wrong_family_free, METH_NOARGS, NULL},
+    {"bug_double_free", bug_double_free, METH_NOARGS, NULL},
+    {"bug_uninit_after_realloc", bug_uninit_after_realloc, METH_NOARGS, NULL},
     {"clean_workload", clean_workload, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL}
 };

@@ -20,19 +20,24 @@ extern "C" {
    tools that track heap blocks (memcheck, helgrind, drd, massif, dhat) get the
    C library allocator, so that they see every block; the others (callgrind,
    cachegrind, lackey, none) keep pymalloc, so that profiles show the real
-   allocator.  The implementation is in Objects/obmalloc_valgrind.h. */
+   allocator.  PYTHONVALGRIND=pool keeps pymalloc under Memcheck and
+   announces each of its blocks to Memcheck (pycore_valgrind_track.h), so
+   that Memcheck checks them as it checks malloc() blocks.  The
+   implementation is in Objects/obmalloc_valgrind.h. */
 
 typedef enum {
     _PyValgrind_UNDECIDED = 0,  /* no PyMem_/PyObject_ allocation yet */
     _PyValgrind_NATIVE,         /* not running under Valgrind: pymalloc */
     _PyValgrind_MALLOC,         /* under Valgrind, routed to malloc() */
     _PyValgrind_PYMALLOC,       /* under Valgrind, pymalloc kept */
+    _PyValgrind_POOL,           /* under Memcheck, pymalloc kept, its blocks
+                                   announced to Memcheck one by one */
 } _PyValgrind_Mode;
 
 /* The mode of the process (deciding it now if no allocation did yet). */
 extern _PyValgrind_Mode _PyValgrind_GetMode(void);
 
-/* "native", "malloc" or "pymalloc". */
+/* "native", "malloc", "pymalloc" or "pool". */
 extern const char * _PyValgrind_ModeName(_PyValgrind_Mode mode);
 
 /* The running Valgrind tool ("memcheck", "callgrind", ...), or NULL when not
@@ -43,7 +48,7 @@ extern const char * _PyValgrind_GetToolName(void);
    error at startup, as an unknown PYTHONMALLOC is. */
 extern PyStatus _PyValgrind_CheckEnv(void);
 
-/* --- Memcheck silent on correct code (routed mode only) ----------------
+/* --- Memcheck silent on correct code (routed and pool modes) ------------
 
    Release builds keep some objects until the process ends (immortal interned
    strings).  _PyValgrind_KeepReachable() records the start of such a heap
@@ -54,9 +59,10 @@ extern void _PyValgrind_KeepReachable(void *block);
 /* Object freelists hand a freed object's memory to the next object of the
    same type: a leaked float would carry the allocation stack of whatever
    first used that memory, and a read after the last Py_DECREF would read a
-   live object.  When routed, every freelist of the interpreter is put in the
-   "disabled" state that finalisation uses (numfree == -1), once, at its
-   creation; the push paths already test that state, so no test is added. */
+   live object.  When routed or in pool mode, every freelist of the
+   interpreter is put in the "disabled" state that finalisation uses
+   (numfree == -1), once, at its creation; the push paths already test that
+   state, so no test is added. */
 struct _Py_object_freelists;
 extern void _PyValgrind_InitFreeLists(struct _Py_object_freelists *freelists);
 
@@ -71,11 +77,12 @@ extern int _PyValgrind_FreeListsDisabled(void);
    container "still reachable"; and a C variable points past the GC header,
    which Memcheck counts as an interior pointer ("possibly lost").
 
-   When routed, _PyValgrind_ForgetGCLists() (from the GC's finalisation)
-   keeps reachable, by start pointer, every object reachable from a type or a
-   module that is still alive, and then drops the lists' links (each object's
-   links point to itself, so a later untrack stays harmless).  What remains
-   unreferenced is a leak, reported with its allocation stack. */
+   When routed or in pool mode, _PyValgrind_ForgetGCLists() (from the GC's
+   finalisation) keeps reachable, by start pointer, every object reachable
+   from a type or a module that is still alive, and then drops the lists'
+   links (each object's links point to itself, so a later untrack stays
+   harmless).  What remains unreferenced is a leak, reported with its
+   allocation stack. */
 struct _gc_runtime_state;
 extern void _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate);
 

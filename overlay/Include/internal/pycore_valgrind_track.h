@@ -1,0 +1,85 @@
+#ifndef Py_INTERNAL_VALGRIND_TRACK_H
+#define Py_INTERNAL_VALGRIND_TRACK_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef Py_BUILD_CORE
+#  error "this header requires Py_BUILD_CORE define"
+#endif
+
+/* What an allocator tells a memory checker, one name per event.
+
+   pymalloc carves its blocks out of arenas that Memcheck sees as single
+   heap blocks.  To check each pymalloc block as Memcheck checks a malloc()
+   block, pymalloc has to say, as it goes, which bytes form a block the
+   caller owns and which bytes nobody may touch.  These are the only words
+   it needs; each maps to one Valgrind client request, and without
+   WITH_VALGRIND each compiles to nothing.
+
+   They are Memcheck requests.  Only call them once Memcheck is known to be
+   the running tool (pool mode, Objects/obmalloc_valgrind.h): other tools
+   ignore them at best, and DHAT prints a warning for each. */
+
+#ifdef WITH_VALGRIND
+#  include <valgrind/memcheck.h>
+
+/* SIZE bytes at P now belong to a caller: addressable, undefined (defined
+   if ZEROED), with the allocation stack recorded for leak reports.  No
+   redzone: pymalloc puts no gap between its blocks. */
+#  define _PyTrack_BlockAllocated(P, SIZE, ZEROED) \
+       VALGRIND_MALLOCLIKE_BLOCK((P), (SIZE), 0, (ZEROED))
+
+/* The block at P is given back: its bytes become unaddressable.  Freeing
+   something that is not a live block is reported ("Invalid free()"). */
+#  define _PyTrack_BlockFreed(P) \
+       VALGRIND_FREELIKE_BLOCK((P), 0)
+
+/* The live block at P keeps its address and changes size: bytes past the
+   new size become unaddressable, new bytes are undefined. */
+#  define _PyTrack_BlockResized(P, OLDSIZE, NEWSIZE) \
+       VALGRIND_RESIZEINPLACE_BLOCK((P), (OLDSIZE), (NEWSIZE), 0)
+
+/* The allocator's own bookkeeping inside memory no caller owns. */
+#  define _PyTrack_BytesDefined(P, SIZE)   VALGRIND_MAKE_MEM_DEFINED((P), (SIZE))
+#  define _PyTrack_BytesUndefined(P, SIZE) VALGRIND_MAKE_MEM_UNDEFINED((P), (SIZE))
+#  define _PyTrack_BytesNoAccess(P, SIZE)  VALGRIND_MAKE_MEM_NOACCESS((P), (SIZE))
+
+/* How many of the first MAX bytes at P are addressable, asked without
+   reporting anything: the size a caller owns when only the allocator's size
+   class is known (realloc must copy no more than that). */
+static inline size_t
+_PyTrack_AddressableBytes(const void *p, size_t max)
+{
+    VALGRIND_DISABLE_ERROR_REPORTING;
+    size_t bad = (size_t)VALGRIND_CHECK_MEM_IS_ADDRESSABLE(p, max);
+    VALGRIND_ENABLE_ERROR_REPORTING;
+    return bad == 0 ? max : bad - (size_t)p;
+}
+
+/* 1 if the byte at P is addressable, asked in one request and without
+   reporting anything: tells a live block from a freed one. */
+static inline int
+_PyTrack_IsAddressable(const void *p)
+{
+    char vbits;
+    return VALGRIND_GET_VBITS(p, &vbits, 1) == 1;
+}
+
+#else   /* !WITH_VALGRIND */
+
+#  define _PyTrack_BlockAllocated(P, SIZE, ZEROED) ((void)0)
+#  define _PyTrack_BlockFreed(P) ((void)0)
+#  define _PyTrack_BlockResized(P, OLDSIZE, NEWSIZE) ((void)0)
+#  define _PyTrack_BytesDefined(P, SIZE) ((void)0)
+#  define _PyTrack_BytesUndefined(P, SIZE) ((void)0)
+#  define _PyTrack_BytesNoAccess(P, SIZE) ((void)0)
+#  define _PyTrack_AddressableBytes(P, MAX) ((size_t)(MAX))
+#  define _PyTrack_IsAddressable(P) 1
+
+#endif  /* WITH_VALGRIND */
+
+#ifdef __cplusplus
+}
+#endif
+#endif  /* !Py_INTERNAL_VALGRIND_TRACK_H */
