@@ -154,6 +154,11 @@ class ExtensionSuiteTests(unittest.TestCase):
     def test_unittest(self):
         self.assert_verdicts(self.memcheck("unittest", "-v", "test_wordstats"))
 
+    def test_unittest_pool_mode(self):
+        # The same verdicts with pymalloc kept and annotated.
+        self.assert_verdicts(self.memcheck("unittest", "test_wordstats",
+                                           env={"PYTHONVALGRIND": "pool"}))
+
     def test_pytest(self):
         if not os.path.exists(os.path.join(DEBIAN_SITE, "pytest")):
             self.skipTest("Debian's python3-pytest is not installed")
