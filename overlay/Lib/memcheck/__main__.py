@@ -90,13 +90,16 @@ def verdict(test, fields, findings, known):
     if not fields:
         # The process stopped inside this test (a crash).
         return "error", "the process stopped during this test", details
-    if problems:
-        message = "Memcheck: " + "; ".join(problems)
-        if is_known(known, test, findings):
-            return "known", "known issue: " + message, details
+    message = "Memcheck: " + "; ".join(problems) if problems else ""
+    known_issue = bool(problems) and is_known(known, test, findings)
+    if problems and not known_issue:
         return "failed", message, details
     if outcome in ("failed", "error"):
-        return outcome, f"test {outcome} (see the test output)", ""
+        # A known Memcheck issue does not hide a failing test.
+        return outcome, "; ".join(filter(None, [
+            f"test {outcome} (see the test output)", message])), details
+    if known_issue:
+        return "known", "known issue: " + message, details
     return outcome or "passed", "", ""
 
 
