@@ -183,6 +183,18 @@ class ExtensionSuiteTests(unittest.TestCase):
             self.assertEqual(cases[name][0], "skipped")
             self.assertIn("known issue", cases[name][1])
 
+    def test_known_issue_does_not_hide_a_failing_test(self):
+        with open(os.path.join(self.tmp, "test_wrong.py"), "w") as f:
+            f.write("import unittest, wordstats\n"
+                    "class T(unittest.TestCase):\n"
+                    "    def test_wrong(self):\n"
+                    "        self.assertEqual(wordstats.split('a b'), ['b'])\n")
+        proc = self.memcheck("--known", "split", "unittest", "test_wrong")
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        status, message = junit_cases(self.junit)["test_wrong"]
+        self.assertEqual(status, "failure")
+        self.assertIn("test failed", message)
+
     def test_shard(self):
         # Round-robin in collection order: the 2nd of 3 slices holds the
         # 2nd test (unittest sorts test methods by name).
