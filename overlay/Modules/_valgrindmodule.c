@@ -1,22 +1,21 @@
 /* _valgrind: what the interpreter knows about running under Valgrind.
 
    Built in when CPython is configured --with-valgrind.  The decision itself
-   lives in Objects/obmalloc_valgrind.h; this module only reports it, so that
-   tests and tools can tell how the process's allocations are served. */
+   lives in Python/valgrind.c; this module reports it, so that tests and
+   tools can tell how the process's allocations are served, and gives
+   Python code Memcheck's leak search, error count and log markers. */
 
 #ifndef Py_BUILD_CORE_BUILTIN
 #  define Py_BUILD_CORE_MODULE 1
 #endif
 
 #include "Python.h"
-#include "pycore_gc.h"            // PyGC_Head
-#include "pycore_interp.h"        // PyInterpreterState.gc
+#include "pycore_lock.h"          // PyMutex
 #include "pycore_pystate.h"       // _PyInterpreterState_GET()
-#include "pycore_valgrind.h"
+#include "pycore_valgrind.h"      // _PyValgrind_GetMode()
 
-#include <string.h>               // strcmp()
-#include <valgrind/valgrind.h>
-#include <valgrind/memcheck.h>
+#include <valgrind/valgrind.h>    // RUNNING_ON_VALGRIND
+#include <valgrind/memcheck.h>    // VALGRIND_COUNT_LEAKS
 
 PyDoc_STRVAR(running_on_valgrind_doc,
 "running_on_valgrind()\n\
@@ -34,7 +33,9 @@ PyDoc_STRVAR(tool_doc,
 "tool()\n\
 --\n\
 \n\
-Return the running Valgrind tool ('memcheck', 'callgrind', ...), or None.");
+Return the running Valgrind tool ('memcheck', 'callgrind', ...), 'unknown'\n\
+under a Valgrind whose tool cannot be told (then PyMem_ and PyObject_ go to\n\
+malloc()), or None outside Valgrind.");
 
 static PyObject *
 tool(PyObject *module, PyObject *Py_UNUSED(ignored))
@@ -51,7 +52,8 @@ PyDoc_STRVAR(mode_doc,
 --\n\
 \n\
 Return how PyMem_ and PyObject_ allocations are served in this process:\n\
-'malloc' (routed to the C library allocator) or 'pymalloc'.\n\
+'malloc' (by the C library allocator), 'pymalloc', or 'pool' (pymalloc,\n\
+each block announced to Memcheck).\n\
 \n\
 Outside Valgrind the answer is always 'pymalloc'.");
 
@@ -63,15 +65,6 @@ mode(PyObject *module, PyObject *Py_UNUSED(ignored))
         mode = _PyValgrind_PYMALLOC;
     }
     return PyUnicode_FromString(_PyValgrind_ModeName(mode));
-}
-
-/* Memcheck's client requests exist only under Memcheck: other tools print a
-   warning for each one they do not know (DHAT does), so ask first. */
-static int
-running_memcheck(void)
-{
-    const char *name = _PyValgrind_GetToolName();
-    return name != NULL && strcmp(name, "memcheck") == 0;
 }
 
 PyDoc_STRVAR(count_errors_doc,
@@ -147,104 +140,26 @@ monitor(PyObject *module, PyObject *arg)
 
 /* --- leak_check() ---------------------------------------------------------
 
-   Memcheck's leak checker follows every pointer-sized word of defined memory
-   that holds the address of a heap block.  While the interpreter runs, the
-   GC's generation lists link every tracked container through its GC header:
-   a container whose last reference was leaked stays "still reachable"
-   through its neighbours in the list until the process ends, where
-   _PyValgrind_ForgetGCLists() drops the links.
-
-   For a check in the middle of a run the links must stay (the GC uses them),
-   so they are hidden instead: every GC header of the lists is marked
-   undefined for the duration of the check, which the leak checker does not
-   follow, and then defined again.  No header is read while it is undefined:
-   hiding reads a header's next link before marking it, showing marks a
-   header before reading it.  Nothing else changes, and the headers' values
-   were defined before (the GC writes both words of every header).
-
-   A full collection runs first: cyclic garbage is referenced only by the
-   lists and would otherwise count as lost.
-
-   The same goes for the free part of each thread's frame stack (above
-   datastack_top): it keeps stale copies of the pointers that returned frames
-   held, so a leaked object would stay "possibly lost" there until a later
-   frame overwrites the slot.  It is hidden the same way; it was defined
-   before (fresh chunks are zero-filled mappings). */
-
-/* Hiding must leave no copy of a hidden pointer where the leak checker
-   looks: the client request that marks a header passes its address through
-   a stack slot, and the walk keeps it in a register.  So the walks run in
-   functions of their own, whose frames are dead (below the stack pointer,
-   not scanned) when the search runs, and each list's walk ends on its head,
-   which is static. */
-
-#ifndef Py_GIL_DISABLED
-static void
-hide_gc_list(PyGC_Head *list)
-{
-    PyGC_Head *gc = (PyGC_Head *)list->_gc_next;
-    while (gc != list) {
-        PyGC_Head *next = (PyGC_Head *)gc->_gc_next;
-        VALGRIND_MAKE_MEM_UNDEFINED(gc, sizeof(*gc));
-        gc = next;
-    }
-    VALGRIND_MAKE_MEM_UNDEFINED(list, sizeof(*list));
-}
-
-static void
-show_gc_list(PyGC_Head *list)
-{
-    PyGC_Head *gc = list;
-    do {
-        VALGRIND_MAKE_MEM_DEFINED(gc, sizeof(*gc));
-        gc = (PyGC_Head *)gc->_gc_next;
-    } while (gc != list);
-}
-#endif
-
-static void
-set_free_frame_stacks_visible(PyInterpreterState *interp, int visible)
-{
-    for (PyThreadState *tstate = interp->threads.head; tstate != NULL;
-         tstate = tstate->next)
-    {
-        PyObject **top = tstate->datastack_top;
-        size_t size = (char *)tstate->datastack_limit - (char *)top;
-        if (top == NULL || size == 0) {
-            continue;
-        }
-        if (visible) {
-            VALGRIND_MAKE_MEM_DEFINED(top, size);
-        }
-        else {
-            VALGRIND_MAKE_MEM_UNDEFINED(top, size);
-        }
-    }
-}
-
-static Py_NO_INLINE void
-set_stale_pointers_visible(PyInterpreterState *interp, int visible)
-{
-#ifndef Py_GIL_DISABLED
-    struct _gc_runtime_state *gcstate = &interp->gc;
-    for (int i = 0; i < NUM_GENERATIONS; i++) {
-        (visible ? show_gc_list : hide_gc_list)(&gcstate->generations[i].head);
-    }
-    (visible ? show_gc_list : hide_gc_list)(
-        &gcstate->permanent_generation.head);
-#endif
-    set_free_frame_stacks_visible(interp, visible);
-}
+   The search itself, with what the GC lists and the free part of the frame
+   stacks would wrongly keep reachable hidden from it, is
+   _PyValgrind_AddedLeakSearch() (Python/valgrind_gc.c).  A full collection
+   runs first: cyclic garbage is referenced only by the GC lists and would
+   otherwise count as lost. */
 
 /* Memcheck counts the totals of its last search; leak_check() reports what
    was added since the previous call.  Valgrind has one set of totals per
-   process, hence static storage, used under the GIL. */
+   process, hence static storage: interpreters with their own GIL, or no GIL
+   at all, may search at the same time, so a search and the totals it
+   updates are one critical section. */
 typedef struct {
     unsigned long bytes[4];     /* leaked, possible, reachable, suppressed */
     unsigned long blocks[4];
 } leak_totals;
 
-static leak_totals last_leak_totals;
+static struct {
+    PyMutex mutex;
+    leak_totals last;
+} leak_search;
 
 typedef struct {
     PyTypeObject *LeakCountsType;
@@ -290,35 +205,47 @@ The search reports the loss records that grew, as a leak check with\n\
 --leak-check=full does, in the Valgrind log.  Outside Memcheck no search\n\
 runs and every count is 0.");
 
-static PyObject *
-leak_check(PyObject *module, PyObject *Py_UNUSED(ignored))
+/* Search, and store in ADDED what the search added to Memcheck's totals. */
+static void
+search_leaks(leak_totals *added)
 {
     leak_totals now = {{0}};
-    if (running_memcheck()) {
-        PyInterpreterState *interp = _PyInterpreterState_GET();
-        (void)PyGC_Collect();
-        HEAD_LOCK(&_PyRuntime);
-        set_stale_pointers_visible(interp, 0);
-        VALGRIND_DO_ADDED_LEAK_CHECK;
-        set_stale_pointers_visible(interp, 1);
-        HEAD_UNLOCK(&_PyRuntime);
+    PyMutex_Lock(&leak_search.mutex);
+    if (_PyValgrind_RunningMemcheck()) {
+        _PyValgrind_AddedLeakSearch(_PyInterpreterState_GET());
         VALGRIND_COUNT_LEAKS(now.bytes[0], now.bytes[1],
                              now.bytes[2], now.bytes[3]);
         VALGRIND_COUNT_LEAK_BLOCKS(now.blocks[0], now.blocks[1],
                                    now.blocks[2], now.blocks[3]);
     }
+    for (int i = 0; i < 4; i++) {
+        added->bytes[i] = now.bytes[i] - leak_search.last.bytes[i];
+        added->blocks[i] = now.blocks[i] - leak_search.last.blocks[i];
+    }
+    leak_search.last = now;
+    PyMutex_Unlock(&leak_search.mutex);
+}
+
+static PyObject *
+leak_check(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    if (_PyValgrind_RunningMemcheck()) {
+        (void)PyGC_Collect();
+    }
+    /* The GIL stays held: the search hides and shows the GC lists. */
+    leak_totals added;
+    search_leaks(&added);
     PyObject *counts = PyStructSequence_New(
         get_valgrind_state(module)->LeakCountsType);
     if (counts == NULL) {
         return NULL;
     }
     for (int i = 0; i < 4; i++) {
-        long long added[2] = {
-            (long long)now.bytes[i] - (long long)last_leak_totals.bytes[i],
-            (long long)now.blocks[i] - (long long)last_leak_totals.blocks[i],
-        };
+        /* Differences of unsigned totals: negative when memory of that
+           kind was freed or changed kind. */
+        long added_pair[2] = {(long)added.bytes[i], (long)added.blocks[i]};
         for (int j = 0; j < 2; j++) {
-            PyObject *value = PyLong_FromLongLong(added[j]);
+            PyObject *value = PyLong_FromLong(added_pair[j]);
             if (value == NULL) {
                 Py_DECREF(counts);
                 return NULL;
@@ -326,7 +253,6 @@ leak_check(PyObject *module, PyObject *Py_UNUSED(ignored))
             PyStructSequence_SetItem(counts, 2 * i + j, value);
         }
     }
-    last_leak_totals = now;
     return counts;
 }
 
@@ -375,8 +301,8 @@ valgrind_free(void *module)
 
 static PyModuleDef_Slot valgrind_slots[] = {
     {Py_mod_exec, valgrind_exec},
-    /* One set of leak totals per process: interpreters must share a GIL. */
-    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED},
+    /* One set of leak totals per process, under a lock of its own. */
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
     {Py_mod_gil, Py_MOD_GIL_NOT_USED},
     {0, NULL}
 };

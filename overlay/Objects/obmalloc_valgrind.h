@@ -1,45 +1,29 @@
-/* pymalloc under Valgrind: decide once, at the first allocation.
+/* pymalloc under Valgrind: malloc mode, pool mode, and installing them.
 
-   Included by obmalloc.c after pymalloc's own functions (WITH_VALGRIND and
-   WITH_PYMALLOC only), because routing must free and move blocks that
-   pymalloc handed out.  pycore_valgrind.h says what this does and why; the
-   user's side is in Misc/README.valgrind.
+   Included at the end of obmalloc.c's pymalloc section, because both modes
+   must free and move blocks that pymalloc handed out and read pymalloc's
+   state.  Compiles to nothing without WITH_VALGRIND.  pycore_valgrind.h
+   gives the overview; the decision itself is in Python/valgrind.c.
 
    pymalloc serves requests up to 512 bytes from arenas (1 MiB on 64-bit
-   platforms) that it maps itself.  Memcheck sees an arena as one block: it cannot report a leaked
-   PyMem_Malloc() block, nor a write one byte past a 24-byte request, because
-   the neighbouring bytes belong to the same arena.  Routing each request to
-   malloc() lets Memcheck put a redzone around every block and keep a stack
-   for it.  Tools that count instructions (Callgrind, Cachegrind) must not see
-   that change, or they would profile an allocator that production never runs.
+   platforms).  Memcheck sees an arena as one block: it cannot report a
+   leaked PyMem_Malloc() block, nor a write one byte past a 24-byte request,
+   because the neighbouring bytes belong to the same arena.  Malloc mode
+   hands each request to malloc(), so that Memcheck puts a redzone around
+   every block and keeps a stack for it; pool mode keeps pymalloc and tells
+   Memcheck about each block.
 
-   CPython's original --with-valgrind tested a flag in every pymalloc call and
-   routed under every tool.  Here nothing is tested per call: the allocator
-   tables start out holding the first-use functions, and the first call through
-   any of them decides and rewrites the tables.
+   CPython's original --with-valgrind tested a flag in every pymalloc call.
+   Here nothing is tested per call: the allocator tables start out holding
+   the first-use functions (end of this file), and the first call through
+   any of them installs the chosen functions. */
 
-   Pool mode (PYTHONVALGRIND=pool, Memcheck only) is the third choice: keep
-   pymalloc and announce each of its blocks to Memcheck (below). */
+#ifdef WITH_VALGRIND
 
-#include "pycore_freelist.h"      // _PyObject_ClearFreeLists()
-#include "pycore_gc.h"            // _PyGCHead_NEXT()
-#include "pycore_hashtable.h"     // _Py_hashtable_new()
-#include "pycore_typeobject.h"    // _PyType_GetSubclasses()
-#include "pycore_initconfig.h"    // _PyStatus_ERR()
 #include "pycore_valgrind_track.h" // _PyTrack_BlockAllocated()
 
-#include <fcntl.h>                // open()
-#include <unistd.h>               // read(), close()
-#include <valgrind/valgrind.h>
 
-/* Set once, by decide_mode(); read only through get_mode(). */
-static _PyValgrind_Mode valgrind_mode = _PyValgrind_UNDECIDED;
-
-/* The running tool's name, filled in by decide_mode(). */
-static char valgrind_tool[32];
-
-
-/* --- routed to the C library allocator ------------------------------------
+/* --- malloc mode ----------------------------------------------------------
 
    These mirror the fallback paths of _PyObject_Malloc() and friends, which
    already hand the requests pymalloc declines to PyMem_RawMalloc() and count
@@ -51,10 +35,12 @@ static char valgrind_tool[32];
 
    Only pymalloc's public entry points are called from here: a new caller of
    its static inline helpers would change how the compiler lays out its hot
-   paths, and those must stay the instructions of a build without this file. */
+   paths, and those must stay the instructions of a build without this file.
+   malloc_mode_malloc() is not malloc(): a pointer to it tells the modes
+   apart in the tables. */
 
 static void *
-routed_malloc(void *Py_UNUSED(ctx), size_t nbytes)
+malloc_mode_malloc(void *Py_UNUSED(ctx), size_t nbytes)
 {
     void *ptr = PyMem_RawMalloc(nbytes);
     if (ptr != NULL) {
@@ -65,7 +51,7 @@ routed_malloc(void *Py_UNUSED(ctx), size_t nbytes)
 }
 
 static void *
-routed_calloc(void *Py_UNUSED(ctx), size_t nelem, size_t elsize)
+malloc_mode_calloc(void *Py_UNUSED(ctx), size_t nelem, size_t elsize)
 {
     void *ptr = PyMem_RawCalloc(nelem, elsize);
     if (ptr != NULL) {
@@ -76,24 +62,24 @@ routed_calloc(void *Py_UNUSED(ctx), size_t nelem, size_t elsize)
 }
 
 static void *
-routed_realloc(void *ctx, void *ptr, size_t nbytes)
+malloc_mode_realloc(void *ctx, void *ptr, size_t nbytes)
 {
     if (ptr == NULL) {
-        return routed_malloc(ctx, nbytes);
+        return malloc_mode_malloc(ctx, nbytes);
     }
     return _PyObject_Realloc(ctx, ptr, nbytes);
 }
 
-#define ROUTED_ALLOC \
-    {NULL, routed_malloc, routed_calloc, routed_realloc, _PyObject_Free}
+#define MALLOC_MODE_ALLOC \
+    {NULL, malloc_mode_malloc, malloc_mode_calloc, malloc_mode_realloc, _PyObject_Free}
 #define REAL_PYMALLOC_ALLOC \
     {NULL, _PyObject_Malloc, _PyObject_Calloc, _PyObject_Realloc, _PyObject_Free}
 
 
 /* --- pool mode: pymalloc kept, each block announced to Memcheck -----------
 
-   Routing hides what only pymalloc's layout shows: a PyMem_Malloc() block
-   handed to free() is harmless once routed (malloc matches free), and
+   Malloc mode hides what only pymalloc's layout shows: a PyMem_Malloc() block
+   handed to free() is harmless in malloc mode (malloc matches free), and
    corrupts the heap in production.  Pool mode keeps pymalloc, and tells
    Memcheck what pymalloc does inside its arenas (pycore_valgrind_track.h):
 
@@ -332,199 +318,55 @@ pool_realloc(void *ctx, void *p, size_t nbytes)
 #define POOL_ARENA_ALLOC \
     {NULL, pool_arena_alloc, pool_arena_free}
 
-/* What "pymalloc" means in this process: the first-use functions until the
-   decision, then pymalloc's own or the routed ones.  obmalloc.c's
-   PYMALLOC_ALLOC reads it, so that setting up allocators after the decision
-   (PYTHONMALLOC, a second Py_Initialize) installs the chosen functions. */
-static PyMemAllocatorEx valgrind_pymalloc = _PyValgrind_FIRST_USE_ALLOC;
 
+/* --- installing the chosen functions ------------------------------------- */
 
-/* --- which tool is running -------------------------------------------------
+PyMemAllocatorEx _PyValgrind_Pymalloc = _PyValgrind_FIRST_USE_ALLOC;
 
-   No client request names the tool.  Valgrind maps the tool's executable into
-   the process, as /usr/libexec/valgrind/memcheck-amd64-linux for instance, so
-   its name is in /proc/self/maps.  This runs at the first allocation: no
-   stdio, no heap. */
-
-/* If a /proc/self/maps line names a Valgrind tool executable, copy the
-   tool's name ("memcheck") into valgrind_tool and return 1. */
-static int
-tool_from_maps_line(const char *line)
+static const PyMemAllocatorEx *
+allocator_for_mode(_PyValgrind_Mode mode)
 {
-    const char *path = strstr(line, "/valgrind/");
-    if (path == NULL) {
-        return 0;
+    static const PyMemAllocatorEx malloc_mode = MALLOC_MODE_ALLOC;
+    static const PyMemAllocatorEx pool_mode = POOL_ALLOC;
+    static const PyMemAllocatorEx pymalloc = REAL_PYMALLOC_ALLOC;
+    switch (mode) {
+    case _PyValgrind_MALLOC: return &malloc_mode;
+    case _PyValgrind_POOL: return &pool_mode;
+    default: return &pymalloc;
     }
-    const char *base = strrchr(path, '/') + 1;
-    size_t len = strlen(base);
-    if (strncmp(base, "vgpreload_", 10) == 0
-        || len < 6 || strcmp(base + len - 6, "-linux") != 0)
-    {
-        return 0;
-    }
-    /* "<tool>-<arch>-<os>": drop the last two dash-separated fields. */
-    const char *end = strrchr(base, '-');
-    if (end == NULL) {
-        return 0;
-    }
-    while (end > base && end[-1] != '-') {
-        end--;
-    }
-    if (end == base || (size_t)(end - base) > sizeof(valgrind_tool)) {
-        return 0;
-    }
-    memcpy(valgrind_tool, base, end - base - 1);
-    valgrind_tool[end - base - 1] = '\0';
-    return 1;
 }
 
-static void
-read_tool_name(void)
+/* Called through a first-use function: by the very first allocation, or by
+   a caller holding a copy of a table taken before it (PyMem_GetAllocator()
+   before any allocation, or a runtime reset by Py_Finalize()).  Threads
+   that race here get one decision (Python/valgrind.c takes it once), and
+   write the tables under the allocators' lock, where set_allocator and
+   PyMem_SetupAllocators() write them: the standard tables, and the tables
+   beneath the debug hooks, wherever they still hold a first-use function. */
+static const PyMemAllocatorEx *
+first_use(void)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return;
-    }
-    char line[512];
-    size_t len = 0;
-    char chunk[4096];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-        for (ssize_t i = 0; i < n; i++) {
-            if (chunk[i] != '\n') {
-                if (len < sizeof(line) - 1) {
-                    line[len++] = chunk[i];
-                }
-                continue;
-            }
-            line[len] = '\0';
-            len = 0;
-            if (tool_from_maps_line(line)) {
-                close(fd);
-                return;
-            }
-        }
-    }
-    close(fd);
-}
-
-
-/* --- the decision ----------------------------------------------------------- */
-
-/* Tools that replace malloc() to track every heap block: they only see what
-   pymalloc hands out if it is routed to malloc().  Every other tool (callgrind,
-   cachegrind, lackey, none, and tools unknown here) keeps pymalloc. */
-static const char * const heap_tracking_tools[] = {
-    "memcheck", "helgrind", "drd", "massif", "dhat", NULL,
-};
-
-static int
-parse_mode(const char *value, _PyValgrind_Mode *mode)
-{
-    if (value == NULL || value[0] == '\0' || strcmp(value, "auto") == 0) {
-        *mode = _PyValgrind_UNDECIDED;  /* the tool decides */
-    }
-    else if (strcmp(value, "malloc") == 0) {
-        *mode = _PyValgrind_MALLOC;
-    }
-    else if (strcmp(value, "pymalloc") == 0) {
-        *mode = _PyValgrind_PYMALLOC;
-    }
-    else if (strcmp(value, "pool") == 0) {
-        *mode = _PyValgrind_POOL;
-    }
-    else {
-        return -1;
-    }
-    return 0;
-}
-
-static _PyValgrind_Mode
-default_mode_for_tool(const char *tool)
-{
-    for (int i = 0; heap_tracking_tools[i] != NULL; i++) {
-        if (strcmp(tool, heap_tracking_tools[i]) == 0) {
-            return _PyValgrind_MALLOC;
-        }
-    }
-    return _PyValgrind_PYMALLOC;
-}
-
-/* PYTHONVALGRIND is read here, at the first allocation, before the command
-   line is parsed: -E and -I do not hide it.  A bad value counts as "auto"
-   here, and _PyValgrind_CheckEnv() stops the startup with an error. */
-static _PyValgrind_Mode
-decide_mode(void)
-{
-    if (!RUNNING_ON_VALGRIND) {
-        return _PyValgrind_NATIVE;
-    }
-    read_tool_name();
-    _PyValgrind_Mode mode;
-    if (parse_mode(getenv("PYTHONVALGRIND"), &mode) < 0
-        || mode == _PyValgrind_UNDECIDED)
-    {
-        mode = default_mode_for_tool(valgrind_tool);
-    }
-    /* Pool mode speaks to Memcheck only: under any other tool its requests
-       would be ignored at best (DHAT warns about each), so the tool's
-       default applies, as for "auto". */
-    if (mode == _PyValgrind_POOL && strcmp(valgrind_tool, "memcheck") != 0) {
-        mode = default_mode_for_tool(valgrind_tool);
-    }
-    return mode;
-}
-
-/* Replace the first-use functions wherever the allocator tables still hold
-   them: the standard tables and the tables beneath the debug hooks. */
-static void
-install_chosen_allocator(void)
-{
+    _PyValgrind_Mode mode = _PyValgrind_GetMode();
+    const PyMemAllocatorEx *chosen = allocator_for_mode(mode);
     PyMemAllocatorEx *tables[] = {
         &_PyMem, &_PyObject, &_PyMem_Debug.mem.alloc, &_PyMem_Debug.obj.alloc,
     };
     PyMutex_Lock(&ALLOCATORS_MUTEX);
+    _PyValgrind_Pymalloc = *chosen;
     for (size_t i = 0; i < Py_ARRAY_LENGTH(tables); i++) {
         if (tables[i]->malloc == _PyValgrind_FirstMalloc) {
-            *tables[i] = valgrind_pymalloc;
+            *tables[i] = *chosen;
         }
     }
     /* Pool mode takes its arenas from malloc() (see above), unless an
        embedder set its own arena allocator. */
-    if (valgrind_mode == _PyValgrind_POOL
+    if (mode == _PyValgrind_POOL
         && _PyObject_Arena.alloc == _PyMem_ArenaAlloc)
     {
         _PyObject_Arena = (PyObjectArenaAllocator)POOL_ARENA_ALLOC;
     }
     PyMutex_Unlock(&ALLOCATORS_MUTEX);
-}
-
-/* Called through a first-use function: by the very first allocation, or by
-   a caller holding a copy of a table taken before it (PyMem_GetAllocator()
-   before any allocation, or a runtime reset by Py_Finalize()).  Deciding is
-   idempotent: two threads racing here decide the same. */
-static const PyMemAllocatorEx *
-first_use(void)
-{
-    if (valgrind_mode == _PyValgrind_UNDECIDED) {
-        _PyValgrind_Mode mode = decide_mode();
-        PyMemAllocatorEx chosen;
-        switch (mode) {
-        case _PyValgrind_MALLOC:
-            chosen = (PyMemAllocatorEx)ROUTED_ALLOC;
-            break;
-        case _PyValgrind_POOL:
-            chosen = (PyMemAllocatorEx)POOL_ALLOC;
-            break;
-        default:
-            chosen = (PyMemAllocatorEx)REAL_PYMALLOC_ALLOC;
-            break;
-        }
-        valgrind_pymalloc = chosen;
-        valgrind_mode = mode;
-    }
-    install_chosen_allocator();
-    return &valgrind_pymalloc;
+    return chosen;
 }
 
 void *
@@ -552,51 +394,22 @@ _PyValgrind_FirstFree(void *ctx, void *ptr)
 }
 
 
-/* --- Memcheck silent on correct code ---------------------------------------- */
+/* --- a subinterpreter's arenas, kept on purpose ---------------------------
 
-/* Memcheck tracks each block: routed to malloc(), or in pool mode. */
-static int
-routed(void)
-{
-    _PyValgrind_Mode mode = _PyValgrind_GetMode();
-    return mode == _PyValgrind_MALLOC || mode == _PyValgrind_POOL;
-}
-
-/* Blocks kept until exit on purpose, each held by a start pointer. */
-static struct {
-    void **blocks;
-    size_t count;
-    size_t capacity;
-} kept_reachable;
-
-void
-_PyValgrind_KeepReachable(void *block)
-{
-    if (!routed()) {
-        return;
-    }
-    if (kept_reachable.count == kept_reachable.capacity) {
-        size_t capacity = kept_reachable.capacity ? 2 * kept_reachable.capacity : 1024;
-        void **blocks = realloc(kept_reachable.blocks, capacity * sizeof(void *));
-        if (blocks == NULL) {
-            return;     /* reported as lost, which is only noise */
-        }
-        kept_reachable.blocks = blocks;
-        kept_reachable.capacity = capacity;
-    }
-    kept_reachable.blocks[kept_reachable.count++] = block;
-}
-
-/* A subinterpreter with its own pymalloc state that still has blocks in use
+   A subinterpreter with its own pymalloc state that still has blocks in use
    when it is finalised keeps its arenas on purpose
    (_PyInterpreterState_FinalizeAllocatedBlocks()), then frees the state
    that points to pymalloc's tables of them.  In pool mode the arenas hold
    announced blocks and the tables (the arena array, the radix tree's
    nodes) are heap blocks of their own: keep them reachable, as what CPython
    keeps until exit. */
-static void
-valgrind_keep_obmalloc_state(OMState *state)
+void
+_PyValgrind_KeepObmallocState(PyInterpreterState *interp)
 {
+    if (!_PyMem_obmalloc_state_on_heap(interp)) {
+        return;
+    }
+    OMState *state = interp->obmalloc;
     _PyValgrind_KeepReachable(allarenas);
 #if WITH_PYMALLOC_RADIX_TREE && defined(USE_INTERIOR_NODES)
     for (int i = 0; i < MAP_TOP_LENGTH; i++) {
@@ -607,231 +420,4 @@ valgrind_keep_obmalloc_state(OMState *state)
 #endif
 }
 
-void
-_PyValgrind_InitFreeLists(struct _Py_object_freelists *freelists)
-{
-    if (routed()) {
-        _PyObject_ClearFreeLists(freelists, 1);
-    }
-}
-
-int
-_PyValgrind_FreeListsDisabled(void)
-{
-    return routed();
-}
-
-
-/* A growable stack of objects, in raw memory. */
-typedef struct {
-    PyObject **items;
-    size_t count;
-    size_t capacity;
-} object_stack;
-
-static int
-object_stack_push(object_stack *stack, PyObject *op)
-{
-    if (stack->count == stack->capacity) {
-        size_t capacity = stack->capacity ? 2 * stack->capacity : 4096;
-        PyObject **items = realloc(stack->items, capacity * sizeof(PyObject *));
-        if (items == NULL) {
-            return -1;
-        }
-        stack->items = items;
-        stack->capacity = capacity;
-    }
-    stack->items[stack->count++] = op;
-    return 0;
-}
-
-static int
-visit_push(PyObject *op, void *stack)
-{
-    if (op != NULL) {
-        (void)object_stack_push((object_stack *)stack, op);
-    }
-    return 0;
-}
-
-/* A static type is not a GC object and has no traverse function, but its
-   dict, bases, MRO and subclass registry are heap objects. */
-static void
-push_static_type_members(object_stack *roots, PyTypeObject *type)
-{
-    /* Static builtin types keep their subclasses in the interpreter. */
-    if (!(type->tp_flags & _Py_TPFLAGS_STATIC_BUILTIN)
-        && type->tp_subclasses != NULL)
-    {
-        (void)object_stack_push(roots, type->tp_subclasses);
-    }
-    PyObject *dict = _PyType_GetDict(type);
-    if (dict != NULL) {
-        (void)object_stack_push(roots, dict);
-    }
-    PyObject *bases = _PyType_GetBases(type);
-    if (bases != NULL) {
-        (void)object_stack_push(roots, bases);
-        Py_DECREF(bases);   /* the type holds it */
-    }
-    PyObject *mro = _PyType_GetMRO(type);
-    if (mro != NULL) {
-        (void)object_stack_push(roots, mro);
-        Py_DECREF(mro);
-    }
-}
-
-/* Keep reachable every GC object reachable from the objects in roots. */
-static void
-keep_reachable_from(object_stack *roots)
-{
-    _Py_hashtable_t *seen = _Py_hashtable_new(_Py_hashtable_hash_ptr,
-                                              _Py_hashtable_compare_direct);
-    if (seen == NULL) {
-        return;
-    }
-    while (roots->count > 0) {
-        PyObject *op = roots->items[--roots->count];
-        if (PyType_Check(op) && !_PyType_HasFeature((PyTypeObject *)op,
-                                                    Py_TPFLAGS_HEAPTYPE)) {
-            push_static_type_members(roots, (PyTypeObject *)op);
-            continue;
-        }
-        if (!_PyObject_IS_GC(op) || _Py_hashtable_get(seen, op) != NULL) {
-            continue;
-        }
-        if (_Py_hashtable_set(seen, op, op) < 0) {
-            break;
-        }
-        _PyValgrind_KeepReachable((char *)op - _PyType_PreHeaderSize(Py_TYPE(op)));
-        traverseproc traverse = Py_TYPE(op)->tp_traverse;
-        if (traverse != NULL) {
-            (void)traverse(op, visit_push, roots);
-        }
-    }
-    _Py_hashtable_destroy(seen);
-}
-
-/* Push every type that derives from object: static types of extension
-   modules are in no GC list, but what they point to (their dict, bases and
-   MRO) is heap memory kept on purpose. */
-static void
-push_all_types(object_stack *roots)
-{
-    object_stack pending = {NULL, 0, 0};
-    _Py_hashtable_t *seen = _Py_hashtable_new(_Py_hashtable_hash_ptr,
-                                              _Py_hashtable_compare_direct);
-    if (seen == NULL) {
-        return;
-    }
-    PyObject *exc = PyErr_GetRaisedException();
-    (void)object_stack_push(&pending, (PyObject *)&PyBaseObject_Type);
-    while (pending.count > 0) {
-        PyTypeObject *type = (PyTypeObject *)pending.items[--pending.count];
-        if (_Py_hashtable_get(seen, type) != NULL
-            || _Py_hashtable_set(seen, type, type) < 0)
-        {
-            continue;
-        }
-        (void)object_stack_push(roots, (PyObject *)type);
-        PyObject *subclasses = _PyType_GetSubclasses(type);
-        if (subclasses == NULL) {
-            PyErr_Clear();
-            continue;
-        }
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(subclasses); i++) {
-            (void)object_stack_push(&pending, PyList_GET_ITEM(subclasses, i));
-        }
-        Py_DECREF(subclasses);
-    }
-    PyErr_SetRaisedException(exc);
-    _Py_hashtable_destroy(seen);
-    free(pending.items);
-}
-
-static void
-forget_gc_list(PyGC_Head *head)
-{
-    PyGC_Head *gc = _PyGCHead_NEXT(head);
-    while (gc != head) {
-        PyGC_Head *next = _PyGCHead_NEXT(gc);
-        _PyGCHead_SET_NEXT(gc, gc);
-        _PyGCHead_SET_PREV(gc, gc);
-        gc = next;
-    }
-    _PyGCHead_SET_NEXT(head, head);
-    _PyGCHead_SET_PREV(head, head);
-}
-
-void
-_PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
-{
-    if (!routed()) {
-        return;
-    }
-    PyGC_Head *lists[NUM_GENERATIONS + 1];
-    for (int i = 0; i < NUM_GENERATIONS; i++) {
-        lists[i] = &gcstate->generations[i].head;
-    }
-    lists[NUM_GENERATIONS] = &gcstate->permanent_generation.head;
-
-    object_stack roots = {NULL, 0, 0};
-    push_all_types(&roots);
-    for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
-        for (PyGC_Head *gc = _PyGCHead_NEXT(lists[i]); gc != lists[i];
-             gc = _PyGCHead_NEXT(gc))
-        {
-            PyObject *op = _Py_FROM_GC(gc);
-            if (PyType_Check(op) || PyModule_Check(op)) {
-                (void)object_stack_push(&roots, op);
-            }
-        }
-    }
-    keep_reachable_from(&roots);
-    free(roots.items);
-    for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
-        forget_gc_list(lists[i]);
-    }
-}
-
-
-/* --- queries ------------------------------------------------------------- */
-
-_PyValgrind_Mode
-_PyValgrind_GetMode(void)
-{
-    if (valgrind_mode == _PyValgrind_UNDECIDED) {
-        (void)first_use();
-    }
-    return valgrind_mode;
-}
-
-const char *
-_PyValgrind_ModeName(_PyValgrind_Mode mode)
-{
-    switch (mode) {
-    case _PyValgrind_NATIVE: return "native";
-    case _PyValgrind_MALLOC: return "malloc";
-    case _PyValgrind_PYMALLOC: return "pymalloc";
-    case _PyValgrind_POOL: return "pool";
-    default: return "undecided";
-    }
-}
-
-const char *
-_PyValgrind_GetToolName(void)
-{
-    (void)_PyValgrind_GetMode();
-    return valgrind_tool[0] != '\0' ? valgrind_tool : NULL;
-}
-
-PyStatus
-_PyValgrind_CheckEnv(void)
-{
-    _PyValgrind_Mode mode;
-    if (parse_mode(getenv("PYTHONVALGRIND"), &mode) < 0) {
-        return _PyStatus_ERR("PYTHONVALGRIND: unknown mode "
-                             "(expected auto, malloc, pymalloc or pool)");
-    }
-    return _PyStatus_OK();
-}
+#endif  /* WITH_VALGRIND */

@@ -8,83 +8,109 @@ extern "C" {
 #  error "this header requires Py_BUILD_CORE define"
 #endif
 
-/* How pymalloc behaves under Valgrind (configure --with-valgrind).
+/* Valgrind support (configure --with-valgrind): the hooks CPython calls.
 
-   The decision is taken once, by the first PyMem_/PyObject_ allocation of the
-   process: until then the allocator tables hold the "first use" functions
-   declared below, which decide, put the chosen functions into the tables and
-   forward the call.  From then on no allocation tests anything: off Valgrind
-   the tables hold pymalloc's own functions, as in a build without the feature.
+   pymalloc decides once, at the first PyMem_/PyObject_ allocation of the
+   process, how it runs: until then the allocator tables hold the "first use"
+   functions declared below, which decide, write the chosen functions into
+   the tables and forward the call.  From then on no allocation tests
+   anything.  The modes (PYTHONVALGRIND, Misc/README.valgrind):
 
-   Under Valgrind the tool and PYTHONVALGRIND choose (Misc/README.valgrind):
-   tools that track heap blocks (memcheck, helgrind, drd, massif, dhat) get the
-   C library allocator, so that they see every block; the others (callgrind,
-   cachegrind, lackey, none) keep pymalloc, so that profiles show the real
-   allocator.  PYTHONVALGRIND=pool keeps pymalloc under Memcheck and
-   announces each of its blocks to Memcheck (pycore_valgrind_track.h), so
-   that Memcheck checks them as it checks malloc() blocks.  The
-   implementation is in Objects/obmalloc_valgrind.h. */
+     native    not under Valgrind: pymalloc, the code of a build without
+               this feature;
+     malloc    PyMem_/PyObject_ go to malloc(), so that the tool sees each
+               block: the default under the tools that track heap blocks
+               (memcheck, helgrind, drd, massif, dhat), and under a tool that
+               cannot be told or is not known here;
+     pymalloc  pymalloc kept: the default under the tools that count
+               instructions (callgrind, cachegrind, lackey, none, exp-bbv),
+               so that profiles show the real allocator;
+     pool      Memcheck only: pymalloc kept, each of its blocks announced to
+               Memcheck (pycore_valgrind_track.h).
+
+   Where the code is:
+     Python/valgrind.c            the decision, the tool, the queries, and
+                                  what keeps Memcheck silent on correct code
+     Python/valgrind_gc.c         what the GC's lists hide from the leak
+                                  checker: at exit, and for a search mid-run
+     Objects/obmalloc_valgrind.h  malloc mode, pool mode and installing them
+                                  (it needs obmalloc.c's static state)
+
+   Every hook below compiles to nothing without WITH_VALGRIND, so CPython's
+   files call them without #ifdef. */
 
 typedef enum {
-    _PyValgrind_UNDECIDED = 0,  /* no PyMem_/PyObject_ allocation yet */
-    _PyValgrind_NATIVE,         /* not running under Valgrind: pymalloc */
-    _PyValgrind_MALLOC,         /* under Valgrind, routed to malloc() */
-    _PyValgrind_PYMALLOC,       /* under Valgrind, pymalloc kept */
-    _PyValgrind_POOL,           /* under Memcheck, pymalloc kept, its blocks
-                                   announced to Memcheck one by one */
+    _PyValgrind_UNDECIDED = 0,
+    _PyValgrind_NATIVE,
+    _PyValgrind_MALLOC,
+    _PyValgrind_PYMALLOC,
+    _PyValgrind_POOL,
 } _PyValgrind_Mode;
 
-/* The mode of the process (deciding it now if no allocation did yet). */
+struct _gc_runtime_state;
+
+#ifdef WITH_VALGRIND
+
+/* --- the decision (Python/valgrind.c) ----------------------------------- */
+
+/* The mode of the process, decided by the first call (of any thread). */
 extern _PyValgrind_Mode _PyValgrind_GetMode(void);
 
 /* "native", "malloc", "pymalloc" or "pool". */
 extern const char * _PyValgrind_ModeName(_PyValgrind_Mode mode);
 
-/* The running Valgrind tool ("memcheck", "callgrind", ...), or NULL when not
-   running under Valgrind or when the tool cannot be told. */
+/* The running tool ("memcheck", "callgrind", ...); "unknown" under a
+   Valgrind whose tool cannot be told; NULL natively. */
 extern const char * _PyValgrind_GetToolName(void);
 
-/* Check the PYTHONVALGRIND environment variable: an unknown value is an
-   error at startup, as an unknown PYTHONMALLOC is. */
+/* 1 if the running tool is Memcheck: its client requests may be issued. */
+extern int _PyValgrind_RunningMemcheck(void);
+
+/* An unknown PYTHONVALGRIND is an error at startup, as an unknown
+   PYTHONMALLOC is. */
 extern PyStatus _PyValgrind_CheckEnv(void);
 
-/* --- Memcheck silent on correct code (routed and pool modes) ------------
+/* --- Memcheck silent on correct code (malloc and pool modes) ------------
 
-   Release builds keep some objects until the process ends (immortal interned
-   strings).  _PyValgrind_KeepReachable() records the start of such a heap
-   block in a table that a static variable points to, so that heap-tracking
-   tools classify it "still reachable" rather than "definitely lost". */
+   Release builds keep some objects until the process ends (immortal
+   interned strings).  _PyValgrind_KeepReachable() records the start of such
+   a block in a table a static variable points to: "still reachable", not
+   "definitely lost". */
 extern void _PyValgrind_KeepReachable(void *block);
+
+/* 1 in malloc and pool modes: each PyMem_/PyObject_ block is then a heap
+   block the tool tracks, with its own allocation stack. */
+extern int _PyValgrind_EachBlockTracked(void);
 
 /* Object freelists hand a freed object's memory to the next object of the
    same type: a leaked float would carry the allocation stack of whatever
    first used that memory, and a read after the last Py_DECREF would read a
-   live object.  When routed or in pool mode, every freelist of the
-   interpreter is put in the "disabled" state that finalisation uses
-   (numfree == -1), once, at its creation; the push paths already test that
-   state, so no test is added. */
-struct _Py_object_freelists;
-extern void _PyValgrind_InitFreeLists(struct _Py_object_freelists *freelists);
+   live object.  In malloc and pool modes every freelist of an interpreter
+   starts, and stays after full collections, in the "disabled" state that
+   finalisation uses; the push paths already test it. */
+extern void _PyValgrind_InitFreeLists(PyInterpreterState *interp);
+static inline int
+_PyValgrind_FreeListsDisabled(void)
+{
+    return _PyValgrind_EachBlockTracked();
+}
 
-/* 1 if the freelists must stay disabled: a full collection clears them with
-   is_finalization set to this. */
-extern int _PyValgrind_FreeListsDisabled(void);
-
-/* Objects still tracked by the GC when the interpreter is finalised are
-   leaks, or are kept on purpose by C static variables (static types, the
-   module state of single-phase extensions).  The GC lists link every tracked
-   object by a pointer to the start of its block, so they make every leaked
-   container "still reachable"; and a C variable points past the GC header,
-   which Memcheck counts as an interior pointer ("possibly lost").
-
-   When routed or in pool mode, _PyValgrind_ForgetGCLists() (from the GC's
-   finalisation) keeps reachable, by start pointer, every object reachable
-   from a type or a module that is still alive, and then drops the lists'
-   links (each object's links point to itself, so a later untrack stays
-   harmless).  What remains unreferenced is a leak, reported with its
-   allocation stack. */
-struct _gc_runtime_state;
+/* At the GC's finalisation: keep reachable what live types and modules
+   reach, then drop the GC lists' links, so that what remains unreferenced
+   is reported as a leak with its allocation stack (Python/valgrind_gc.c). */
 extern void _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate);
+
+/* A Memcheck leak search (VALGRIND_DO_ADDED_LEAK_CHECK) in the middle of a
+   run, with the pointers the GC lists and the free part of the frame stacks
+   hold hidden from it (Python/valgrind_gc.c).  Memcheck only. */
+extern void _PyValgrind_AddedLeakSearch(PyInterpreterState *interp);
+
+/* --- the allocator (Objects/obmalloc_valgrind.h) ------------------------ */
+
+/* A subinterpreter whose pymalloc blocks are still in use when it is
+   finalised leaks its arenas on purpose; in pool mode, keep reachable the
+   tables that point to them. */
+extern void _PyValgrind_KeepObmallocState(PyInterpreterState *interp);
 
 /* The first-use functions that stand for pymalloc in the static allocator
    tables (pycore_pymem_init.h). */
@@ -92,10 +118,37 @@ extern void* _PyValgrind_FirstMalloc(void *ctx, size_t size);
 extern void* _PyValgrind_FirstCalloc(void *ctx, size_t nelem, size_t elsize);
 extern void* _PyValgrind_FirstRealloc(void *ctx, void *ptr, size_t size);
 extern void _PyValgrind_FirstFree(void *ctx, void *ptr);
-
-#define _PyValgrind_FIRST_USE_ALLOC \
+#  define _PyValgrind_FIRST_USE_ALLOC \
     {NULL, _PyValgrind_FirstMalloc, _PyValgrind_FirstCalloc, \
      _PyValgrind_FirstRealloc, _PyValgrind_FirstFree}
+
+/* What "pymalloc" means in this process: the first-use functions until the
+   decision, then the chosen ones.  obmalloc.c's PYMALLOC_ALLOC reads it, so
+   that allocators set up after the decision (PYTHONMALLOC, a second
+   Py_Initialize()) get the chosen functions.  Written under the allocators'
+   lock. */
+extern PyMemAllocatorEx _PyValgrind_Pymalloc;
+#  define _PyValgrind_PYMALLOC_ALLOC \
+    {NULL, _PyValgrind_Pymalloc.malloc, _PyValgrind_Pymalloc.calloc, \
+     _PyValgrind_Pymalloc.realloc, _PyValgrind_Pymalloc.free}
+
+#else   /* !WITH_VALGRIND: every hook is a no-op */
+
+static inline PyStatus _PyValgrind_CheckEnv(void) { return PyStatus_Ok(); }
+static inline void _PyValgrind_KeepReachable(void *Py_UNUSED(block)) {}
+static inline void
+_PyValgrind_InitFreeLists(PyInterpreterState *Py_UNUSED(interp)) {}
+static inline int _PyValgrind_FreeListsDisabled(void) { return 0; }
+static inline void
+_PyValgrind_ForgetGCLists(struct _gc_runtime_state *Py_UNUSED(g)) {}
+static inline void
+_PyValgrind_KeepObmallocState(PyInterpreterState *Py_UNUSED(interp)) {}
+
+#  define _PyValgrind_FIRST_USE_ALLOC \
+    {NULL, _PyObject_Malloc, _PyObject_Calloc, _PyObject_Realloc, _PyObject_Free}
+#  define _PyValgrind_PYMALLOC_ALLOC _PyValgrind_FIRST_USE_ALLOC
+
+#endif  /* WITH_VALGRIND */
 
 #ifdef __cplusplus
 }

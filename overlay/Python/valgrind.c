@@ -1,0 +1,269 @@
+/* Valgrind support: the decision, the tool, and what keeps Memcheck silent
+   on correct code.  pycore_valgrind.h gives the overview; the allocator side
+   is Objects/obmalloc_valgrind.h, the GC side Python/valgrind_gc.c. */
+
+#include "Python.h"
+#include "pycore_freelist.h"      // _PyObject_ClearFreeLists()
+#include "pycore_initconfig.h"    // _PyStatus_ERR()
+#include "pycore_interp.h"        // PyInterpreterState.object_state
+#include "pycore_lock.h"          // _PyOnceFlag_CallOnce()
+#include "pycore_valgrind.h"
+
+#ifdef WITH_VALGRIND
+
+#include <fcntl.h>                // open()
+#include <unistd.h>               // read(), close()
+#include <valgrind/valgrind.h>    // RUNNING_ON_VALGRIND
+
+
+/* --- which tool is running ------------------------------------------------
+
+   No client request names the tool.  Valgrind maps the tool's executable
+   into the process, /usr/libexec/valgrind/memcheck-amd64-linux for
+   instance, so on Linux its name is in /proc/self/maps.  This runs at the
+   first allocation: no stdio, no heap. */
+
+/* If LINE (of /proc/self/maps) names a Valgrind tool executable, copy the
+   tool's name ("memcheck") into NAME and return 1. */
+static int
+tool_from_maps_line(const char *line, char *name, size_t size)
+{
+    const char *path = strstr(line, "/valgrind/");
+    if (path == NULL) {
+        return 0;
+    }
+    const char *base = strrchr(path, '/') + 1;
+    size_t len = strlen(base);
+    if (strncmp(base, "vgpreload_", 10) == 0
+        || len < 6 || strcmp(base + len - 6, "-linux") != 0)
+    {
+        return 0;
+    }
+    /* "<tool>-<arch>-linux": drop the last two dash-separated fields. */
+    const char *end = base + len - 6;
+    while (end > base && end[-1] != '-') {
+        end--;
+    }
+    size_t tool_len = (size_t)(end - base);
+    if (tool_len < 2 || tool_len > size) {
+        return 0;
+    }
+    memcpy(name, base, tool_len - 1);
+    name[tool_len - 1] = '\0';
+    return 1;
+}
+
+/* Read the tool's name into NAME; return 0 if it cannot be told. */
+static int
+read_tool_name(char *name, size_t size)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    int found = 0;
+    char line[512];
+    size_t len = 0;
+    char chunk[4096];
+    ssize_t n;
+    while (!found && (n = read(fd, chunk, sizeof(chunk))) > 0) {
+        for (ssize_t i = 0; i < n && !found; i++) {
+            if (chunk[i] != '\n') {
+                if (len < sizeof(line) - 1) {
+                    line[len++] = chunk[i];
+                }
+                continue;
+            }
+            line[len] = '\0';
+            len = 0;
+            found = tool_from_maps_line(line, name, size);
+        }
+    }
+    close(fd);
+    return found;
+}
+
+
+/* --- the decision ---------------------------------------------------------
+
+   Taken once per process, by whichever thread allocates first: an embedder
+   may start threads that allocate before Py_Initialize().  The once-flag
+   makes the others wait for it; after it, reading the result is one atomic
+   load.  Deciding has no side effect but these two variables. */
+
+static _PyOnceFlag decision_once;
+static _PyValgrind_Mode decided_mode;
+static char tool_name[32];
+
+/* The tools that count instructions or basic blocks: they keep pymalloc, so
+   that a profile shows the allocator production runs.  Every other tool,
+   and a tool that cannot be told, gets malloc mode, as CPython's original
+   --with-valgrind routed under every tool: a heap-tracking tool that sees
+   pymalloc's arenas as a few big blocks would silently check nothing. */
+static const char * const pymalloc_tools[] = {
+    "callgrind", "cachegrind", "lackey", "none", "exp-bbv", NULL,
+};
+
+static int
+parse_mode(const char *value, _PyValgrind_Mode *mode)
+{
+    static const struct { const char *name; _PyValgrind_Mode mode; } names[] = {
+        {"auto", _PyValgrind_UNDECIDED},    /* the tool decides */
+        {"malloc", _PyValgrind_MALLOC},
+        {"pymalloc", _PyValgrind_PYMALLOC},
+        {"pool", _PyValgrind_POOL},
+    };
+    if (value == NULL || value[0] == '\0') {
+        *mode = _PyValgrind_UNDECIDED;
+        return 0;
+    }
+    for (size_t i = 0; i < Py_ARRAY_LENGTH(names); i++) {
+        if (strcmp(value, names[i].name) == 0) {
+            *mode = names[i].mode;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static _PyValgrind_Mode
+default_mode(const char *tool)
+{
+    for (int i = 0; pymalloc_tools[i] != NULL; i++) {
+        if (strcmp(tool, pymalloc_tools[i]) == 0) {
+            return _PyValgrind_PYMALLOC;
+        }
+    }
+    return _PyValgrind_MALLOC;
+}
+
+/* PYTHONVALGRIND is read here, at the first allocation, before the command
+   line is parsed: -E and -I do not hide it.  A bad value counts as "auto"
+   here, and _PyValgrind_CheckEnv() stops the startup with an error. */
+static int
+decide(void *Py_UNUSED(arg))
+{
+    if (!RUNNING_ON_VALGRIND) {
+        decided_mode = _PyValgrind_NATIVE;
+        return 0;
+    }
+    if (!read_tool_name(tool_name, sizeof(tool_name))) {
+        strcpy(tool_name, "unknown");
+    }
+    _PyValgrind_Mode mode;
+    if (parse_mode(getenv("PYTHONVALGRIND"), &mode) < 0
+        || mode == _PyValgrind_UNDECIDED)
+    {
+        mode = default_mode(tool_name);
+    }
+    /* Pool mode speaks to Memcheck only: other tools would ignore its
+       requests at best (DHAT warns about each), so the tool's default
+       applies, as for "auto". */
+    if (mode == _PyValgrind_POOL && strcmp(tool_name, "memcheck") != 0) {
+        mode = default_mode(tool_name);
+    }
+    decided_mode = mode;
+    return 0;
+}
+
+_PyValgrind_Mode
+_PyValgrind_GetMode(void)
+{
+    (void)_PyOnceFlag_CallOnce(&decision_once, decide, NULL);
+    return decided_mode;
+}
+
+const char *
+_PyValgrind_ModeName(_PyValgrind_Mode mode)
+{
+    switch (mode) {
+    case _PyValgrind_NATIVE: return "native";
+    case _PyValgrind_MALLOC: return "malloc";
+    case _PyValgrind_PYMALLOC: return "pymalloc";
+    case _PyValgrind_POOL: return "pool";
+    default: return "undecided";
+    }
+}
+
+const char *
+_PyValgrind_GetToolName(void)
+{
+    (void)_PyValgrind_GetMode();
+    return tool_name[0] != '\0' ? tool_name : NULL;
+}
+
+int
+_PyValgrind_RunningMemcheck(void)
+{
+    const char *tool = _PyValgrind_GetToolName();
+    return tool != NULL && strcmp(tool, "memcheck") == 0;
+}
+
+PyStatus
+_PyValgrind_CheckEnv(void)
+{
+    _PyValgrind_Mode mode;
+    if (parse_mode(getenv("PYTHONVALGRIND"), &mode) < 0) {
+        return _PyStatus_ERR("PYTHONVALGRIND: unknown mode "
+                             "(expected auto, malloc, pymalloc or pool)");
+    }
+    return _PyStatus_OK();
+}
+
+
+/* --- Memcheck silent on correct code -------------------------------------- */
+
+/* The hooks below act only in malloc and pool modes.  Natively each
+   returns at once; none is on a hot path. */
+int
+_PyValgrind_EachBlockTracked(void)
+{
+    _PyValgrind_Mode mode = _PyValgrind_GetMode();
+    return mode == _PyValgrind_MALLOC || mode == _PyValgrind_POOL;
+}
+
+/* Blocks kept until exit on purpose, each held by a start pointer.
+   Interpreters that have their own GIL are finalised concurrently, so the
+   table has a lock of its own. */
+static struct {
+    PyMutex mutex;
+    void **blocks;
+    size_t count;
+    size_t capacity;
+} kept_reachable;
+
+void
+_PyValgrind_KeepReachable(void *block)
+{
+    if (!_PyValgrind_EachBlockTracked()) {
+        return;
+    }
+    PyMutex_Lock(&kept_reachable.mutex);
+    if (kept_reachable.count == kept_reachable.capacity) {
+        size_t capacity = kept_reachable.capacity
+                          ? 2 * kept_reachable.capacity : 1024;
+        void **blocks = realloc(kept_reachable.blocks,
+                                capacity * sizeof(void *));
+        if (blocks == NULL) {
+            /* The block is reported as lost: noise, not a failure. */
+            PyMutex_Unlock(&kept_reachable.mutex);
+            return;
+        }
+        kept_reachable.blocks = blocks;
+        kept_reachable.capacity = capacity;
+    }
+    kept_reachable.blocks[kept_reachable.count++] = block;
+    PyMutex_Unlock(&kept_reachable.mutex);
+}
+
+void
+_PyValgrind_InitFreeLists(PyInterpreterState *interp)
+{
+#ifndef Py_GIL_DISABLED
+    if (_PyValgrind_EachBlockTracked()) {
+        _PyObject_ClearFreeLists(&interp->object_state.freelists, 1);
+    }
+#endif
+}
+
+#endif  /* WITH_VALGRIND */

@@ -1,0 +1,349 @@
+/* Valgrind support: what the GC's lists hide from Memcheck's leak checker.
+
+   The leak checker calls a block reachable when a defined, pointer-sized
+   word of a root or of a reachable block holds its address.  The GC lists
+   link every tracked container by its GC header, the start of its block:
+   through them a leaked list or instance looks "still reachable".  And a C
+   variable points past the GC header, which the leak checker counts as an
+   interior pointer: a container only a C static holds looks "possibly
+   lost".  Two hooks correct that:
+
+   - at the GC's finalisation, _PyValgrind_ForgetGCLists() keeps reachable,
+     by start pointer, every object reachable from a live type or module,
+     then drops the lists' links;
+   - for a search in the middle of a run (_valgrind.leak_check()),
+     _PyValgrind_AddedLeakSearch() hides the lists' links from the leak
+     checker for the duration of the search.
+
+   pycore_valgrind.h gives the overview. */
+
+#include "Python.h"
+#include "pycore_gc.h"            // _PyGCHead_NEXT()
+#include "pycore_hashtable.h"     // _Py_hashtable_new()
+#include "pycore_interp.h"        // PyInterpreterState.gc
+#include "pycore_object.h"        // _PyObject_IS_GC(), _PyType_PreHeaderSize()
+#include "pycore_pystate.h"       // HEAD_LOCK()
+#include "pycore_typeobject.h"    // _PyType_GetSubclasses()
+#include "pycore_valgrind.h"
+
+#if defined(WITH_VALGRIND) && !defined(Py_GIL_DISABLED)
+
+#include <valgrind/memcheck.h>    // VALGRIND_DO_ADDED_LEAK_CHECK
+
+
+/* --- at exit: what live types and modules reach stays reachable ---------- */
+
+/* A growable stack of objects, in raw memory. */
+typedef struct {
+    PyObject **items;
+    size_t count;
+    size_t capacity;
+} object_stack;
+
+static int
+object_stack_push(object_stack *stack, PyObject *op)
+{
+    if (stack->count == stack->capacity) {
+        size_t capacity = stack->capacity ? 2 * stack->capacity : 4096;
+        PyObject **items = realloc(stack->items, capacity * sizeof(PyObject *));
+        if (items == NULL) {
+            return -1;
+        }
+        stack->items = items;
+        stack->capacity = capacity;
+    }
+    stack->items[stack->count++] = op;
+    return 0;
+}
+
+static int
+visit_push(PyObject *op, void *stack)
+{
+    if (op != NULL) {
+        (void)object_stack_push((object_stack *)stack, op);
+    }
+    return 0;
+}
+
+/* A static type is not a GC object and has no traverse function, but its
+   dict, bases, MRO and subclass registry are heap objects. */
+static void
+push_static_type_members(object_stack *roots, PyTypeObject *type)
+{
+    /* Static builtin types keep their subclasses in the interpreter. */
+    if (!(type->tp_flags & _Py_TPFLAGS_STATIC_BUILTIN)
+        && type->tp_subclasses != NULL)
+    {
+        (void)object_stack_push(roots, type->tp_subclasses);
+    }
+    PyObject *dict = _PyType_GetDict(type);
+    if (dict != NULL) {
+        (void)object_stack_push(roots, dict);
+    }
+    PyObject *bases = _PyType_GetBases(type);
+    if (bases != NULL) {
+        (void)object_stack_push(roots, bases);
+        Py_DECREF(bases);   /* the type holds it */
+    }
+    PyObject *mro = _PyType_GetMRO(type);
+    if (mro != NULL) {
+        (void)object_stack_push(roots, mro);
+        Py_DECREF(mro);
+    }
+}
+
+/* Keep reachable every GC object reachable from the objects in ROOTS. */
+static void
+keep_reachable_from(object_stack *roots)
+{
+    _Py_hashtable_t *seen = _Py_hashtable_new(_Py_hashtable_hash_ptr,
+                                              _Py_hashtable_compare_direct);
+    if (seen == NULL) {
+        return;
+    }
+    while (roots->count > 0) {
+        PyObject *op = roots->items[--roots->count];
+        if (PyType_Check(op) && !_PyType_HasFeature((PyTypeObject *)op,
+                                                    Py_TPFLAGS_HEAPTYPE)) {
+            push_static_type_members(roots, (PyTypeObject *)op);
+            continue;
+        }
+        if (!_PyObject_IS_GC(op) || _Py_hashtable_get(seen, op) != NULL) {
+            continue;
+        }
+        if (_Py_hashtable_set(seen, op, op) < 0) {
+            break;
+        }
+        _PyValgrind_KeepReachable((char *)op
+                                  - _PyType_PreHeaderSize(Py_TYPE(op)));
+        traverseproc traverse = Py_TYPE(op)->tp_traverse;
+        if (traverse != NULL) {
+            (void)traverse(op, visit_push, roots);
+        }
+    }
+    _Py_hashtable_destroy(seen);
+}
+
+/* Push every type that derives from object: static types of extension
+   modules are in no GC list, but what they point to (their dict, bases and
+   MRO) is heap memory kept on purpose. */
+static void
+push_all_types(object_stack *roots)
+{
+    object_stack pending = {NULL, 0, 0};
+    _Py_hashtable_t *seen = _Py_hashtable_new(_Py_hashtable_hash_ptr,
+                                              _Py_hashtable_compare_direct);
+    if (seen == NULL) {
+        return;
+    }
+    PyObject *exc = PyErr_GetRaisedException();
+    (void)object_stack_push(&pending, (PyObject *)&PyBaseObject_Type);
+    while (pending.count > 0) {
+        PyTypeObject *type = (PyTypeObject *)pending.items[--pending.count];
+        if (_Py_hashtable_get(seen, type) != NULL
+            || _Py_hashtable_set(seen, type, type) < 0)
+        {
+            continue;
+        }
+        (void)object_stack_push(roots, (PyObject *)type);
+        PyObject *subclasses = _PyType_GetSubclasses(type);
+        if (subclasses == NULL) {
+            PyErr_Clear();
+            continue;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(subclasses); i++) {
+            (void)object_stack_push(&pending, PyList_GET_ITEM(subclasses, i));
+        }
+        Py_DECREF(subclasses);
+    }
+    PyErr_SetRaisedException(exc);
+    _Py_hashtable_destroy(seen);
+    free(pending.items);
+}
+
+/* Each object's links are made to point to itself, so that a later
+   untrack stays harmless. */
+static void
+forget_gc_list(PyGC_Head *head)
+{
+    PyGC_Head *gc = _PyGCHead_NEXT(head);
+    while (gc != head) {
+        PyGC_Head *next = _PyGCHead_NEXT(gc);
+        _PyGCHead_SET_NEXT(gc, gc);
+        _PyGCHead_SET_PREV(gc, gc);
+        gc = next;
+    }
+    _PyGCHead_SET_NEXT(head, head);
+    _PyGCHead_SET_PREV(head, head);
+}
+
+void
+_PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
+{
+    if (!_PyValgrind_EachBlockTracked()) {
+        return;
+    }
+    PyGC_Head *lists[NUM_GENERATIONS + 1];
+    for (int i = 0; i < NUM_GENERATIONS; i++) {
+        lists[i] = &gcstate->generations[i].head;
+    }
+    lists[NUM_GENERATIONS] = &gcstate->permanent_generation.head;
+
+    object_stack roots = {NULL, 0, 0};
+    push_all_types(&roots);
+    for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
+        for (PyGC_Head *gc = _PyGCHead_NEXT(lists[i]); gc != lists[i];
+             gc = _PyGCHead_NEXT(gc))
+        {
+            PyObject *op = _Py_FROM_GC(gc);
+            if (PyType_Check(op) || PyModule_Check(op)) {
+                (void)object_stack_push(&roots, op);
+            }
+        }
+    }
+    keep_reachable_from(&roots);
+    free(roots.items);
+    for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
+        forget_gc_list(lists[i]);
+    }
+}
+
+
+/* --- mid-run: a search that does not follow the GC lists ------------------
+
+   The GC needs its links while the interpreter runs, so they are hidden
+   instead of dropped: every GC header of the lists is marked undefined for
+   the search (the leak checker follows only defined words), then defined
+   again.  No header is read while it is undefined: hiding reads a header's
+   next link before marking it, showing marks a header before reading it.
+   The headers' values were defined before: the GC writes both words.
+
+   The free part of each thread's frame stack (above datastack_top) keeps
+   stale copies of the pointers that returned frames held, so a leaked
+   object would stay "possibly lost" there until a later frame overwrites
+   the slot.  It is hidden too, but its definedness is not known (in pool
+   mode the chunks come from malloc() and are partly never written): it is
+   saved before and restored after, bit for bit, so that no uninitialised
+   byte is ever called defined.
+
+   Hiding must leave no copy of a hidden pointer where the leak checker
+   looks: the client request that marks a header passes its address through
+   a stack slot, and the walk keeps it in a register.  So the walks run in
+   functions of their own, whose frames are dead (below the stack pointer,
+   not scanned) when the search runs, and each list's walk ends on its
+   head, which is static. */
+
+static void
+hide_gc_list(PyGC_Head *list)
+{
+    PyGC_Head *gc = (PyGC_Head *)list->_gc_next;
+    while (gc != list) {
+        PyGC_Head *next = (PyGC_Head *)gc->_gc_next;
+        VALGRIND_MAKE_MEM_UNDEFINED(gc, sizeof(*gc));
+        gc = next;
+    }
+    VALGRIND_MAKE_MEM_UNDEFINED(list, sizeof(*list));
+}
+
+static void
+show_gc_list(PyGC_Head *list)
+{
+    PyGC_Head *gc = list;
+    do {
+        VALGRIND_MAKE_MEM_DEFINED(gc, sizeof(*gc));
+        gc = (PyGC_Head *)gc->_gc_next;
+    } while (gc != list);
+}
+
+static Py_NO_INLINE void
+set_gc_lists_visible(struct _gc_runtime_state *gcstate, int visible)
+{
+    void (*set)(PyGC_Head *) = visible ? show_gc_list : hide_gc_list;
+    for (int i = 0; i < NUM_GENERATIONS; i++) {
+        set(&gcstate->generations[i].head);
+    }
+    set(&gcstate->permanent_generation.head);
+}
+
+/* The free part of one thread's frame stack, and its saved V bits. */
+typedef struct {
+    void *start;
+    size_t size;
+    unsigned char *vbits;
+} hidden_range;
+
+/* Hide the free part of every thread's frame stack; return the saved
+   ranges (NULL if none), their number in *COUNT. */
+static Py_NO_INLINE hidden_range *
+hide_free_frame_stacks(PyInterpreterState *interp, size_t *count)
+{
+    size_t n = 0;
+    for (PyThreadState *t = interp->threads.head; t != NULL; t = t->next) {
+        n++;
+    }
+    *count = 0;
+    hidden_range *ranges = n ? calloc(n, sizeof(hidden_range)) : NULL;
+    if (ranges == NULL) {
+        return NULL;
+    }
+    for (PyThreadState *t = interp->threads.head; t != NULL; t = t->next) {
+        PyObject **top = t->datastack_top;
+        size_t size = (char *)t->datastack_limit - (char *)top;
+        if (top == NULL || size == 0 || *count == n) {
+            continue;
+        }
+        unsigned char *vbits = malloc(size);
+        /* 1: saved.  Otherwise (not addressable): not scanned anyway. */
+        if (vbits == NULL || VALGRIND_GET_VBITS(top, vbits, size) != 1) {
+            free(vbits);
+            continue;
+        }
+        VALGRIND_MAKE_MEM_UNDEFINED(top, size);
+        ranges[(*count)++] = (hidden_range){top, size, vbits};
+    }
+    return ranges;
+}
+
+static Py_NO_INLINE void
+restore_free_frame_stacks(hidden_range *ranges, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        (void)VALGRIND_SET_VBITS(ranges[i].start, ranges[i].vbits,
+                                 ranges[i].size);
+        free(ranges[i].vbits);
+    }
+    free(ranges);
+}
+
+void
+_PyValgrind_AddedLeakSearch(PyInterpreterState *interp)
+{
+    HEAD_LOCK(&_PyRuntime);
+    set_gc_lists_visible(&interp->gc, 0);
+    size_t count;
+    hidden_range *ranges = hide_free_frame_stacks(interp, &count);
+    VALGRIND_DO_ADDED_LEAK_CHECK;
+    restore_free_frame_stacks(ranges, count);
+    set_gc_lists_visible(&interp->gc, 1);
+    HEAD_UNLOCK(&_PyRuntime);
+}
+
+#elif defined(WITH_VALGRIND)    /* free-threaded build */
+
+#include <valgrind/memcheck.h>    // VALGRIND_DO_ADDED_LEAK_CHECK
+
+/* The free-threaded GC keeps no lists: objects are found in mimalloc's
+   heaps.  Nothing to forget at exit, nothing to hide mid-run. */
+
+void
+_PyValgrind_ForgetGCLists(struct _gc_runtime_state *Py_UNUSED(gcstate))
+{
+}
+
+void
+_PyValgrind_AddedLeakSearch(PyInterpreterState *Py_UNUSED(interp))
+{
+    VALGRIND_DO_ADDED_LEAK_CHECK;
+}
+
+#endif  /* WITH_VALGRIND */

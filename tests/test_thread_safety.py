@@ -1,0 +1,144 @@
+"""The Valgrind runtime under threads.
+
+- The decision: eight threads ask for the mode at the same moment, before
+  anything else in the process did (tests/threads/first_decision.c).  One
+  decision, the same for all, and the allocator installed by Py_Initialize()
+  agrees with it.
+- The keep-reachable table and _valgrind's leak totals: subinterpreters
+  that have their own GIL run leak searches and are finalised at the same
+  time, in threads, under the leak-gating Memcheck command.  Their
+  finalisation hands blocks to the table concurrently; any lost update
+  would show as a lost block, any race on the table as an invalid access."""
+
+import os
+import subprocess
+import unittest
+
+import support
+
+SOURCE = os.path.join(support.TOP, "tests", "threads", "first_decision.c")
+PROGRAM = os.path.join(support.BUILD, "tests", "first_decision")
+
+
+def build_program():
+    """Link first_decision.c with the build's static libpython."""
+    cfg = subprocess.run(
+        [support.PYTHON, "-c", "import sysconfig as s; print('\\n'.join("
+         "str(s.get_config_var(v)) for v in ('srcdir', 'abs_builddir', "
+         "'LIBRARY', 'LIBS', 'MODLIBS', 'SYSLIBS', 'LINKFORSHARED')))"],
+        check=True, capture_output=True, text=True).stdout.split("\n")
+    srcdir, builddir, library, libs, modlibs, syslibs, linkforshared = cfg[:7]
+    os.makedirs(os.path.dirname(PROGRAM), exist_ok=True)
+    cmd = (["gcc", "-O0", "-g", "-pthread",
+            "-I" + os.path.join(srcdir, "Include"), "-I" + builddir,
+            SOURCE, "-o", PROGRAM, os.path.join(builddir, library)]
+           + linkforshared.split() + modlibs.split() + libs.split()
+           + syslibs.split())
+    subprocess.run(cmd, check=True)
+
+
+def run_program(tool=None):
+    env = dict(os.environ)
+    env.pop("PYTHONVALGRIND", None)
+    stdlib = subprocess.run(
+        [support.PYTHON, "-c", "import os; print(os.path.dirname(os.__file__))"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    cmd = [PROGRAM, stdlib]
+    if tool is not None:
+        # --fair-sched: threads take turns often, so their calls interleave.
+        cmd = ["valgrind", "-q", "--tool=" + tool, "--fair-sched=yes",
+               "--error-exitcode=99"] + cmd
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                          timeout=600)
+    return proc
+
+
+class FirstDecision(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        build_program()
+
+    def check(self, tool, mode, python_mode, tool_name):
+        proc = run_program(tool)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stdout.splitlines()
+        self.assertEqual(lines[:8], ["%s %s" % (mode, tool_name)] * 8)
+        self.assertEqual(lines[8:], ["python " + python_mode])
+        return proc
+
+    def test_native(self):
+        self.check(None, "native", "pymalloc", "-")
+
+    def test_memcheck(self):
+        proc = self.check("memcheck", "malloc", "malloc", "memcheck")
+        self.assertEqual(proc.stderr, "")
+
+    def test_callgrind(self):
+        self.check("callgrind", "pymalloc", "pymalloc", "callgrind")
+
+
+# Each thread creates an interpreter with its own GIL, makes it allocate,
+# intern strings and (with SEARCH) search for leaks, then destroys it, all
+# at once.
+SUBINTERPRETERS = r"""
+import sys, threading, _interpreters
+CODE = '''
+import _valgrind, sys
+words = [sys.intern('word%d' % i) for i in range(2000)]
+table = {w: [w] * 3 for w in words}
+if SEARCH:
+    counts = _valgrind.leak_check()
+    assert counts.leaked == 0, counts
+'''.replace('SEARCH', sys.argv[1])
+start = threading.Barrier(4)
+failures = []
+def work():
+    interp = _interpreters.create('isolated')
+    start.wait()
+    for _ in range(3):
+        err = _interpreters.exec(interp, CODE)
+        if err is not None:
+            failures.append(err)
+    _interpreters.destroy(interp)
+threads = [threading.Thread(target=work) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+assert not failures, failures
+print('ok')
+"""
+
+
+# A search in the middle of a run reports the blocks that only interior
+# pointers reach as "possibly lost" (a PyObject * points past the GC
+# header): those searches are gated on definite and indirect leaks only.
+MID_RUN_GATE = ["--leak-check=full", "--show-leak-kinds=definite,indirect",
+                "--errors-for-leak-kinds=definite,indirect",
+                "--error-exitcode=99"]
+
+
+class ConcurrentSubinterpreters(unittest.TestCase):
+    def check(self, mode, search):
+        gate = MID_RUN_GATE if search else support.MEMCHECK_GATE
+        proc, errors = support.valgrind(
+            ["-c", SUBINTERPRETERS, str(search)],
+            env={"PYTHONVALGRIND": mode},
+            options=gate + ["--fair-sched=yes"])
+        self.assertEqual(proc.stdout.strip(), "ok", proc.stderr)
+        self.assertEqual(errors, [])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_finalisation_malloc_mode(self):
+        self.check("malloc", search=False)
+
+    def test_finalisation_pool_mode(self):
+        self.check("pool", search=False)
+
+    def test_leak_searches_malloc_mode(self):
+        self.check("malloc", search=True)
+
+    def test_leak_searches_pool_mode(self):
+        self.check("pool", search=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
