@@ -97,8 +97,8 @@ static char tool_name[32];
 
 /* The tools that count instructions or basic blocks: they keep pymalloc, so
    that a profile shows the allocator production runs.  Every other tool,
-   and a tool that cannot be told, gets malloc mode, as CPython's original
-   --with-valgrind routed under every tool: a heap-tracking tool that sees
+   and a tool that cannot be told, gets malloc mode, as every tool did with
+   CPython's original --with-valgrind: a heap-tracking tool that saw
    pymalloc's arenas as a few big blocks would silently check nothing. */
 static const char * const pymalloc_tools[] = {
     "callgrind", "cachegrind", "lackey", "none", "exp-bbv", NULL,
