@@ -29,3 +29,37 @@ series_patches() {
 sha256_of() {
     sha256sum "$1" | cut -d' ' -f1
 }
+
+# Download the files of Debian source package $1 in suite $2 (`apt-get
+# source --download-only`) into $3/download, through a private apt
+# configuration in $3 so that the machine's own sources stay untouched: one
+# deb-src entry for the suite, on the same Debian archive the machine already
+# uses (tools/debian-archive-entry; no host name is written in the
+# repository).  On failure print what failed (and where its log is) and
+# return 1: the caller adds its own advice.  The caller removes $3.
+debian_source_download() {
+    local package=$1 suite=$2 apt_dir=$3
+    rm -rf "$apt_dir"
+    mkdir -p "$apt_dir/sources" "$apt_dir/lists/partial" \
+             "$apt_dir/cache/archives/partial" "$apt_dir/download"
+    "$TOP/tools/debian-archive-entry" "$suite" > "$apt_dir/sources/debian-src.sources" || {
+        note "cannot derive a deb-src entry for $suite from /etc/apt"
+        return 1
+    }
+    touch "$apt_dir/empty.list"
+    local opts=(-q -o Dir::Etc::SourceList="$apt_dir/empty.list"
+                -o Dir::Etc::SourceParts="$apt_dir/sources"
+                -o Dir::State::Lists="$apt_dir/lists"
+                -o Dir::Cache="$apt_dir/cache"
+                -o APT::Sandbox::User=root)
+    note "fetching $package from Debian $suite"
+    apt-get "${opts[@]}" update >"$apt_dir/update.log" 2>&1 || {
+        note "apt-get update failed (log: $apt_dir/update.log)"
+        return 1
+    }
+    (cd "$apt_dir/download" && apt-get "${opts[@]}" source --download-only \
+            "$package/$suite") >"$apt_dir/source.log" 2>&1 || {
+        note "apt-get source $package/$suite failed (log: $apt_dir/source.log)"
+        return 1
+    }
+}
