@@ -17,9 +17,9 @@ why.  A test skips only when the extension's source cannot be downloaded.
 
 Each suite runs once, two at a time (the machines have 2 cores), when the
 module's tests start; all tests of its class read that one run.  Measured
-CPU under Memcheck: markupsafe 43 s, multidict 73 s, xxhash 7 s, so about
-75 s of wall time on an idle 2-core machine (6 minutes on a heavily loaded
-one).
+CPU under Memcheck: markupsafe 43-48 s, multidict 73-78 s, xxhash 7-9 s, so
+about 80 s of wall time on an idle 2-core machine (6 to 7 minutes on a
+heavily loaded one).
 """
 
 import concurrent.futures
