@@ -185,9 +185,12 @@ def table(args):
                         name, mb(up), mb(runs), mb(runs) / mb(up)))
 
     valgrind = sh("valgrind", "--version", capture_output=True, text=True).stdout.strip()
-    note = ("`make bench`, %s: %d CPUs, load average %.1f at the start, %s, %s, "
-            "`PYTHONHASHSEED=0`." % (time.strftime("%Y-%m-%d"), os.cpu_count(),
-                                     args.load, valgrind, platform.python_compiler()))
+    command = "`make bench`" if args.runs == 20 else \
+        "`build/python tools/bench.py --runs %d`" % args.runs
+    note = ("%s, %s: %d CPUs, load average %.1f at the start and %.1f at the end, "
+            "%s, %s, `PYTHONHASHSEED=0`." % (
+                command, time.strftime("%Y-%m-%d"), os.cpu_count(), args.load,
+                os.getloadavg()[0], valgrind, platform.python_compiler()))
     return "\n".join(["| measure | without the series | with the series | ratio | notes |",
                       "|---|---:|---:|---:|---|"] + rows + ["", note])
 
