@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """make bench: the patched build against builds of the same tarball without
-the series.  Prints a Markdown table (also written to build/bench/results.md).
+the series.  Writes one Markdown table into README.md, between the lines
+`<!-- bench: begin -->` and `<!-- bench: end -->`, and to
+build/bench/results.md, and prints it.
 
-  tools/bench.py [--runs N]
+  build/python tools/bench.py [--runs N] [--no-readme]
 
 Builds, once, in build/baseline/:
   plain      the pristine tarball, configured without options
@@ -12,6 +14,7 @@ Builds, once, in build/baseline/:
 
 import argparse
 import os
+import platform
 import re
 import statistics
 import subprocess
@@ -22,15 +25,26 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, "build")
 BASE = os.path.join(BUILD, "baseline")
+README = os.path.join(TOP, "README.md")
 WORKLOAD = os.path.join(TOP, "bench", "workload.py")
 PATCHED = os.path.join(BUILD, "python")
 PLAIN = os.path.join(BASE, "plain", "python")
 UPSTREAM = os.path.join(BASE, "upstream", "python")
 
+BEGIN = "<!-- bench: begin -->"
+END = "<!-- bench: end -->"
+
 # Iterations: native runs take about a second; Valgrind runs fewer.
 NATIVE_N = "3000000"
 CALLGRIND_N = "200000"
 MEMCHECK_N = "100000"
+
+# The options of a leak-gating CI job (README): every leak kind but "still
+# reachable" is an error.
+MEMCHECK_GATE = ["--leak-check=full",
+                 "--show-leak-kinds=definite,indirect,possible",
+                 "--errors-for-leak-kinds=definite,indirect,possible",
+                 "--error-exitcode=99"]
 
 
 # Hash randomisation changes dict and set layouts, and with them the
@@ -67,26 +81,39 @@ def build_baselines(names=("plain", "upstream")):
                stderr=subprocess.STDOUT)
 
 
-def callgrind_instructions(python, env=None):
+def callgrind_instructions(python):
+    """One Callgrind run: the instructions executed (exact for a given
+    binary, input and hash seed)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         sh("valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-           python, WORKLOAD, CALLGRIND_N, capture_output=True,
-           env=dict(RUN_ENV, **(env or {})))
+           python, WORKLOAD, CALLGRIND_N, capture_output=True, env=RUN_ENV)
         with open(out) as f:
             text = f.read()
     return int(re.search(r"^summary:\s+(\d+)", text, re.M).group(1))
 
 
-def wall_times(commands, runs):
-    """Run the commands alternately, A B A B ...; return seconds per command."""
-    times = [[] for _ in commands]
+def run_measured(cmd, env):
+    """Run CMD; return (wall seconds, peak resident set in MB of the process)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit("bench: %s exited with %d" % (" ".join(cmd), proc.returncode))
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def alternated(commands, runs):
+    """Run the (command, extra env) pairs in turn, A B C A B C ...; return
+    per command the list of (seconds, peak MB)."""
+    results = [[] for _ in commands]
     for _ in range(runs):
-        for i, cmd in enumerate(commands):
-            start = time.perf_counter()
-            sh(*cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=RUN_ENV)
-            times[i].append(time.perf_counter() - start)
-    return times
+        for i, (cmd, env) in enumerate(commands):
+            results[i].append(run_measured(cmd, dict(RUN_ENV, **env)))
+    return results
 
 
 def describe(a, b):
@@ -96,38 +123,104 @@ def describe(a, b):
     return statistics.median(ratios), q1, q3
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=20)
-    args = parser.parse_args()
-    build_baselines()
+def leak_gate_pass(python):
+    """The leak-gating command on `-c pass`: (exit status, bytes definitely,
+    indirectly or possibly lost, number of loss records)."""
+    proc = subprocess.run(["valgrind"] + MEMCHECK_GATE + [python, "-c", "pass"],
+                          capture_output=True, text=True, env=RUN_ENV)
+    lost = 0
+    for kind in ("definitely", "indirectly", "possibly"):
+        m = re.search(r"%s lost: ([\d,]+) bytes" % kind, proc.stderr)
+        lost += int(m.group(1).replace(",", "")) if m else 0
+    records = len(re.findall(r"are (?:definitely|indirectly|possibly) lost in loss record",
+                             proc.stderr))
+    return proc.returncode, lost, records
+
+
+def table(args):
     rows = []
+    mb = lambda runs: statistics.median(r[1] for r in runs)
+    secs = lambda runs: [r[0] for r in runs]
 
     plain = callgrind_instructions(PLAIN)
     patched = callgrind_instructions(PATCHED)
     upstream = callgrind_instructions(UPSTREAM)
-    rows.append("| Callgrind instructions, workload %s | %s | %s | %.4f | upstream --with-valgrind: %s (%.3f) |" % (
-        CALLGRIND_N, format(plain, ","), format(patched, ","), patched / plain,
-        format(upstream, ","), upstream / plain))
+    rows.append("| Callgrind: instructions, workload %s | %s | %s | %.4f "
+                "| upstream `--with-valgrind`: %s (%.3f), as it uses malloc() under Callgrind |" % (
+                    CALLGRIND_N, format(plain, ","), format(patched, ","), patched / plain,
+                    format(upstream, ","), upstream / plain))
 
-    native = wall_times([[PLAIN, WORKLOAD, NATIVE_N], [PATCHED, WORKLOAD, NATIVE_N]], args.runs)
-    ratio, lo, hi = describe(*native)
-    rows.append("| Wall time natively, workload %s, %d alternated pairs | %.3f s | %.3f s | %.3f | pair ratios IQR %.3f-%.3f |" % (
-        NATIVE_N, args.runs, statistics.median(native[0]), statistics.median(native[1]), ratio, lo, hi))
+    native = alternated([([PLAIN, WORKLOAD, NATIVE_N], {}),
+                         ([PATCHED, WORKLOAD, NATIVE_N], {})], args.runs)
+    ratio, lo, hi = describe(secs(native[0]), secs(native[1]))
+    rows.append("| natively: wall time, workload %s, median of %d alternated pairs "
+                "| %.3f s | %.3f s | %.3f | pair ratios IQR %.3f-%.3f |" % (
+                    NATIVE_N, args.runs, statistics.median(secs(native[0])),
+                    statistics.median(secs(native[1])), ratio, lo, hi))
+
+    status_up, lost_up, records_up = leak_gate_pass(UPSTREAM)
+    status, lost, records = leak_gate_pass(PATCHED)
+    rows.append("| Memcheck: leak-gating command on `-c pass`, bytes lost "
+                "(loss records) [exit status] | %s (%d) [%d] | %s (%d) [%d] | | "
+                "baseline: upstream `--with-valgrind` |" % (
+                    format(lost_up, ","), records_up, status_up,
+                    format(lost, ","), records, status))
 
     mc_runs = max(3, args.runs // 3)
-    memcheck = wall_times([["valgrind", "-q", "--leak-check=no", UPSTREAM, WORKLOAD, MEMCHECK_N],
-                           ["valgrind", "-q", "--leak-check=no", PATCHED, WORKLOAD, MEMCHECK_N]], mc_runs)
-    ratio, lo, hi = describe(*memcheck)
-    rows.append("| Memcheck wall time, workload %s, %d alternated pairs (baseline: upstream --with-valgrind) | %.2f s | %.2f s | %.3f | pair ratios IQR %.3f-%.3f |" % (
-        MEMCHECK_N, mc_runs, statistics.median(memcheck[0]), statistics.median(memcheck[1]), ratio, lo, hi))
+    memcheck = ["valgrind", "-q", "--leak-check=no"]
+    up, routed, pool = alternated(
+        [(memcheck + [UPSTREAM, WORKLOAD, MEMCHECK_N], {}),
+         (memcheck + [PATCHED, WORKLOAD, MEMCHECK_N], {}),
+         (memcheck + [PATCHED, WORKLOAD, MEMCHECK_N], {"PYTHONVALGRIND": "pool"})], mc_runs)
+    for name, runs in (("malloc mode", routed), ("pool mode", pool)):
+        ratio, lo, hi = describe(secs(up), secs(runs))
+        rows.append("| Memcheck, %s: wall time, workload %s, median of %d alternated runs "
+                    "| %.2f s | %.2f s | %.3f | baseline: upstream `--with-valgrind`; "
+                    "ratios IQR %.3f-%.3f |" % (
+                        name, MEMCHECK_N, mc_runs, statistics.median(secs(up)),
+                        statistics.median(secs(runs)), ratio, lo, hi))
+    for name, runs in (("malloc mode", routed), ("pool mode", pool)):
+        rows.append("| Memcheck, %s: peak memory of the process, same runs "
+                    "| %.0f MB | %.0f MB | %.2f | baseline: upstream `--with-valgrind` |" % (
+                        name, mb(up), mb(runs), mb(runs) / mb(up)))
 
-    table = "\n".join(["| measure | baseline | patched | ratio | notes |",
-                       "|---|---:|---:|---:|---|"] + rows)
+    valgrind = sh("valgrind", "--version", capture_output=True, text=True).stdout.strip()
+    command = "`make bench`" if args.runs == 20 else \
+        "`build/python tools/bench.py --runs %d`" % args.runs
+    note = ("%s, %s: %d CPUs, load average %.1f at the start and %.1f at the end, "
+            "%s, %s, `PYTHONHASHSEED=0`." % (
+                command, time.strftime("%Y-%m-%d"), os.cpu_count(), args.load,
+                os.getloadavg()[0], valgrind, platform.python_compiler()))
+    return "\n".join(["| measure | without the series | with the series | ratio | notes |",
+                      "|---|---:|---:|---:|---|"] + rows + ["", note])
+
+
+def write_readme(text):
+    with open(README) as f:
+        readme = f.read()
+    start, end = readme.find(BEGIN), readme.find(END)
+    if start < 0 or end < start:
+        raise SystemExit("bench: README.md has no %s ... %s lines" % (BEGIN, END))
+    with open(README, "w") as f:
+        f.write(readme[:start + len(BEGIN)] + "\n" + text + "\n" + readme[end:])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20,
+                        help="native wall-time pairs (default 20; Memcheck: a third)")
+    parser.add_argument("--no-readme", action="store_true",
+                        help="do not rewrite README.md's table")
+    args = parser.parse_args()
+    build_baselines()
+    args.load = os.getloadavg()[0]
+    text = table(args)
     os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)
     with open(os.path.join(BUILD, "bench", "results.md"), "w") as f:
-        f.write(table + "\n")
-    print(table)
+        f.write(text + "\n")
+    if not args.no_readme:
+        write_readme(text)
+    print(text)
 
 
 if __name__ == "__main__":
