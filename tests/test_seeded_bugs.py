@@ -4,6 +4,7 @@ visible, at the C function that made it."""
 
 import os
 import unittest
+import xml.etree.ElementTree as ET
 
 import support
 
@@ -51,10 +52,12 @@ for name in %r:
 seededbugs.clean_workload()
 """
 
-MEMCHECK_OPTIONS = support.MEMCHECK_GATE + ["--num-callers=30"]
+MEMCHECK_OPTIONS = [*support.MEMCHECK_GATE, "--num-callers=30"]
 
 
 def run_seeded(env, bugs=ALL_BUGS):
+    """Run the bug functions BUGS in one process; return their reports, read
+    by memcheck.report and checked against raw_reports."""
     ext_dir = support.build_extension(SEEDED, "seededbugs")
     proc, errors = support.valgrind(
         ["-c", SCRIPT % (sorted(bugs),)], options=MEMCHECK_OPTIONS,
@@ -62,7 +65,30 @@ def run_seeded(env, bugs=ALL_BUGS):
     # 99: Memcheck found errors, as it must; anything else is a crash.
     if proc.returncode not in (0, 99):
         raise AssertionError("seeded run failed:\n" + proc.stderr[-3000:])
+    parsed, raw = [(e.kind, e.functions) for e in errors], raw_reports(proc.xml)
+    if parsed != raw:
+        raise AssertionError("memcheck.report misreads Memcheck's XML:\n%s\n"
+                             "ElementTree reads:\n%s" % (parsed, raw))
     return errors
+
+
+def raw_reports(xml):
+    """(kind, function names) of each <error> in XML, Memcheck's XML
+    output, read with ElementTree alone.
+
+    The tests read Memcheck's output through memcheck.report, the parser
+    that "python -m memcheck" and regrtest --valgrind use too.  A parser
+    that dropped or misread reports would make the tests that expect no
+    report pass for the wrong reason; this independent reading of the
+    seeded runs, whose reports are known, is the oracle it is checked
+    against."""
+    reports = []
+    for node in ET.fromstring(xml).findall("error"):
+        stack = node.find("stack")
+        frames = stack.findall("frame") if stack is not None else []
+        reports.append((node.findtext("kind"),
+                        [f.findtext("fn") or "???" for f in frames]))
+    return reports
 
 
 def kinds_reported_in(errors, function):

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests"))
@@ -33,6 +32,8 @@ sys.path.insert(0, os.path.join(TOP, "tools"))
 import bench  # noqa: E402
 import support  # noqa: E402
 import test_memcheck_noise  # noqa: E402
+from memcheck.command import valgrind_command  # noqa: E402
+from memcheck.report import Log  # noqa: E402
 
 WORKLOAD = os.path.join(TOP, "bench", "workload.py")
 WORKLOAD_N = "100000"
@@ -58,15 +59,14 @@ def run(python, env, args, options):
     run_env.update(env, PYTHONHASHSEED="0")
     with tempfile.TemporaryDirectory() as tmp:
         xml_file = os.path.join(tmp, "out.xml")
-        cmd = (["valgrind", "--child-silent-after-fork=yes", "--xml=yes",
-                "--xml-file=" + xml_file] + options + [python] + args)
+        cmd = valgrind_command([python, *args], options, xml_file=xml_file)
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=run_env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
-        errors = len(ET.parse(xml_file).getroot().findall("error"))
+        errors = len(Log(xml_file).findings)
     return (seconds, usage.ru_maxrss, errors, proc.returncode,
             usage.ru_utime + usage.ru_stime)
 
