@@ -1,6 +1,6 @@
 """Memcheck is silent on correct code: under the options of a leak-gating CI
 job, CPython's startup, the whole standard library and CPython's own tests
-exit with their own status and no report: routed to malloc (the default) and
+exit with their own status and no report: in malloc mode (the default) and
 in pool mode (PYTHONVALGRIND=pool)."""
 
 import concurrent.futures

@@ -82,7 +82,7 @@ class PoolUnderDebugHooks(unittest.TestCase):
         # The hooks wrap pool mode's functions, and write their own header
         # and padding around each block.  (Leaks are not checked: the
         # hooks hand out pointers past their header, interior pointers for
-        # Memcheck, as in routed mode.)
+        # Memcheck, as in malloc mode.)
         proc, errors = support.valgrind(
             ["-c", "import _valgrind, json; json.loads(json.dumps("
                    "[str(i) for i in range(2000)])); print(_valgrind.mode())"],

@@ -1,6 +1,7 @@
-"""The seeded-bug extension under Memcheck: routing to malloc, or pool mode
-(pymalloc kept, each block announced to Memcheck), is what makes each bug
-visible, at the C function that made it."""
+"""The seeded-bug extension under Memcheck: malloc mode (PyMem_ and
+PyObject_ allocations go to malloc()), or pool mode (pymalloc kept, each
+block announced to Memcheck), is what makes each bug visible, at the C
+function that made it."""
 
 import os
 import unittest
@@ -11,7 +12,7 @@ import support
 SEEDED = os.path.join(support.TOP, "tests", "seededbugs", "seededbugs.c")
 
 # Each seeded bug, and the Memcheck error kind it must produce, in both
-# routed and pool modes.
+# malloc mode and pool mode.
 EXPECTED = {
     "bug_leak_object": "Leak_DefinitelyLost",
     "bug_leak_pymem": "Leak_DefinitelyLost",
@@ -31,7 +32,7 @@ EXPECTED = {
     "bug_uninit_after_realloc": "UninitCondition",
 }
 
-# Bugs that only pool mode reports: routed, malloc() matches free().
+# Bugs that only pool mode reports: in malloc mode, malloc() matches free().
 POOL_ONLY = {
     "bug_wrong_family_free": "MismatchedFree",
 }
@@ -131,8 +132,9 @@ class Reported:
         self.assertEqual(stray, [])
 
 
-class RoutedToMalloc(Reported, unittest.TestCase):
-    """Default settings: Memcheck routes pymalloc to malloc."""
+class MallocMode(Reported, unittest.TestCase):
+    """Default settings: under Memcheck, PyMem_ and PyObject_ allocations
+    go to malloc()."""
 
     REPORTED = EXPECTED
 
@@ -141,8 +143,8 @@ class RoutedToMalloc(Reported, unittest.TestCase):
         cls.errors = run_seeded(cls.ENV, ALL_BUGS)
 
     def test_wrong_family_free_is_missed(self):
-        # Routed, PyMem_Malloc() is malloc(): free() matches it.  This is
-        # the bug pool mode exists for.
+        # In malloc mode, PyMem_Malloc() is malloc(): free() matches it.
+        # This is the bug pool mode exists for.
         self.assertEqual(kinds_reported_in(self.errors, "bug_wrong_family_free"),
                          set())
 
@@ -169,7 +171,7 @@ class PoolMode(Reported, unittest.TestCase):
 
 class PymallocKept(unittest.TestCase):
     """PYTHONVALGRIND=pymalloc under Memcheck: the bugs are hidden again,
-    which shows that routing or pool mode is what finds them."""
+    which shows that malloc mode or pool mode is what finds them."""
 
     # A double free corrupts pymalloc's free list, as in production (two
     # later blocks share an address), and a pymalloc block passed to free()

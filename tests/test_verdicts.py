@@ -1,4 +1,4 @@
-"""A verdict per test (issue 4): the _valgrind module under the tools, the
+"""A verdict per test: the _valgrind module under the tools, the
 per-test runner "python -m memcheck" on the example extension's suite with
 unittest and with pytest, and regrtest --valgrind on purpose-built leaky
 test files."""
@@ -303,7 +303,7 @@ class RegrtestTests(unittest.TestCase):
         self.assertNotIn("test_vg_leaky", proc.stdout)
 
     def test_make_valgrindtest(self):
-        # CPython's Makefile target, in the build directory.
+        # CPython's "make valgrindtest", in the build directory.
         env = {k: v for k, v in os.environ.items()
                if k not in support.UNSET_FOR_CPYTHON_TESTS}
         proc = subprocess.run(

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Memcheck wall time and peak memory: pool mode against routed mode and
+"""Memcheck wall time and peak memory: pool mode against malloc mode and
 upstream --with-valgrind.
 
   build/python tools/memcheck_modes.py [--baseline DIR] [--jobs N]
@@ -42,7 +42,7 @@ WORKLOAD_N = "100000"
 def configs(baseline):
     return [
         ("upstream `--with-valgrind`", os.path.join(baseline, "upstream", "python"), {}),
-        ("routed (default)", support.PYTHON, {}),
+        ("malloc mode (default)", support.PYTHON, {}),
         ("pool (`PYTHONVALGRIND=pool`)", support.PYTHON, {"PYTHONVALGRIND": "pool"}),
         # The floor: pymalloc as it is, nothing announced, freelists on.
         # It hides the bugs (leaks are reported only per arena).
@@ -109,11 +109,11 @@ def quartiles(values):
 
 
 def table(cfgs, modules, workload, njobs):
-    ref = 1     # routed mode
+    ref = 1     # malloc mode
     lines = ["| configuration | wall time, sum | CPU time, sum "
-             "| CPU time / routed, per module: median (IQR) "
-             "| wall time / routed: median | peak memory, median (max) "
-             "| peak memory / routed: median (IQR) | modules with reports |",
+             "| CPU time / malloc mode, per module: median (IQR) "
+             "| wall time / malloc mode: median | peak memory, median (max) "
+             "| peak memory / malloc mode: median (IQR) | modules with reports |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c, (name, _, _) in enumerate(cfgs):
         res = [r[c] for _, r in modules]
@@ -132,7 +132,8 @@ def table(cfgs, modules, workload, njobs):
               "options, %d at a time, the configurations of a module back to back "
               "in rotated order." % (len(modules), njobs), ""]
     lines += ["| configuration | workload %s: wall time, median | CPU time, median "
-              "| CPU time / routed | peak memory | peak memory / routed |" % WORKLOAD_N,
+              "| CPU time / malloc mode | peak memory | peak memory / malloc mode |"
+              % WORKLOAD_N,
               "|---|---:|---:|---:|---:|---:|"]
     cpu_ref = statistics.median(x[4] for x in workload[ref])
     mem_ref = statistics.median(x[1] for x in workload[ref])
