@@ -136,7 +136,11 @@ def main():
                      if f.startswith("test_") and f.endswith(".py"))
     passed = failed = skipped = 0
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
-        for module, (p, f, s, out) in zip(modules, pool.map(run_suite, modules)):
+        # Each suite's line as it ends: a slow suite does not hold back the
+        # results of the others.
+        futures = {pool.submit(run_suite, m): m for m in modules}
+        for future in concurrent.futures.as_completed(futures):
+            module, (p, f, s, out) = futures[future], future.result()
             status = "ok" if f == 0 else "FAILED"
             print("tests/%s.py: %d passed, %d failed, %d skipped: %s"
                   % (module, p, f, s, status), flush=True)
