@@ -1,7 +1,9 @@
 """make check: the project's test suites, then CPython's own tests on the
-patched build.  Run by build/python.  Ends with one line: N passed, N failed.
+patched build.  Run by build/python.  Ends with one line:
+N passed, N failed, N skipped.
 
   build/python tests/run.py [--quick]     --quick skips CPython's tests
+  build/python tests/run.py --suite test_x    one suite, in this process
 """
 
 import concurrent.futures
@@ -25,22 +27,79 @@ CPYTHON_TESTS = ["test_valgrind", "test_capi", "test_embed", "test_gc",
 
 
 
+class OutcomeResult(unittest.TextTestResult):
+    """Counts each test once, as passed, failed or skipped: a test with a
+    failing subtest fails (unittest counts each failing subtest), one with a
+    skipped subtest and no failure is skipped, as unittest reports it.  An
+    error in a class or module fixture counts as one failure."""
+
+    RANK = {"skipped": 0, "passed": 1, "failed": 2}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.outcomes = {}
+
+    def _note(self, test, outcome):
+        test_id = getattr(test, "test_case", test).id()   # a subtest's test
+        if self.RANK[outcome] >= self.RANK[self.outcomes.get(test_id, outcome)]:
+            self.outcomes[test_id] = outcome
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._note(test, "passed")
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self._note(test, "passed")
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._note(test, "failed")
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._note(test, "failed")
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._note(test, "failed")
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._note(test, "skipped")
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._note(test, "failed")
+
+    def counts(self):
+        values = list(self.outcomes.values())
+        return tuple(values.count(k) for k in ("passed", "failed", "skipped"))
+
+
+def suite_main(module):
+    """--suite MODULE: run it, then print RESULT passed failed skipped."""
+    sys.path.insert(0, HERE)
+    runner = unittest.TextTestRunner(verbosity=2, resultclass=OutcomeResult)
+    result = unittest.main(module=module, argv=[sys.argv[0]], exit=False,
+                           testRunner=runner).result
+    print("RESULT %d %d %d" % result.counts(), flush=True)
+
+
 def run_suite(module):
     """Run one tests/test_*.py in a child process; return (passed, failed,
-    output)."""
-    code = ("import sys, unittest; sys.path.insert(0, %r); "
-            "r = unittest.main(module=%r, exit=False, verbosity=2).result; "
-            "print('RESULT', r.testsRun - len(r.failures) - len(r.errors) "
-            "- len(r.unexpectedSuccesses), len(r.failures) + len(r.errors) "
-            "+ len(r.unexpectedSuccesses))" % (HERE, module))
-    proc = subprocess.run([PYTHON, "-c", code], cwd=HERE,
-                          capture_output=True, text=True)
+    skipped, output)."""
+    proc = subprocess.run([PYTHON, os.path.abspath(__file__), "--suite", module],
+                          cwd=HERE, capture_output=True, text=True)
     out = proc.stdout + proc.stderr
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            _, passed, failed = line.split()
-            return int(passed), int(failed), out
-    return 0, 1, out
+            passed, failed, skipped = map(int, line.split()[1:])
+            if proc.returncode != 0 and failed == 0:
+                failed = 1      # the process failed outside any test
+            return passed, failed, skipped, out
+    return 0, 1, 0, out         # no result: the process crashed
 
 
 def run_cpython_tests():
@@ -69,25 +128,34 @@ def run_cpython_tests():
 
 
 def main():
+    if sys.argv[1:2] == ["--suite"]:
+        suite_main(sys.argv[2])
+        return 0
     quick = "--quick" in sys.argv
     modules = sorted(f[:-3] for f in os.listdir(HERE)
                      if f.startswith("test_") and f.endswith(".py"))
     passed = failed = skipped = 0
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
-        for module, (p, f, out) in zip(modules, pool.map(run_suite, modules)):
+        # Each suite's line as it ends: a slow suite does not hold back the
+        # results of the others.
+        futures = {pool.submit(run_suite, m): m for m in modules}
+        for future in concurrent.futures.as_completed(futures):
+            module, (p, f, s, out) = futures[future], future.result()
             status = "ok" if f == 0 else "FAILED"
-            print("tests/%s.py: %d passed, %d failed: %s" % (module, p, f, status),
-                  flush=True)
+            print("tests/%s.py: %d passed, %d failed, %d skipped: %s"
+                  % (module, p, f, s, status), flush=True)
             if f:
                 print(out)
             passed += p
             failed += f
+            skipped += s
     if not quick:
-        p, f, skipped = run_cpython_tests()
+        p, f, s = run_cpython_tests()
         print("CPython tests (%s): %d passed, %d failed, %d skipped"
-              % (" ".join(CPYTHON_TESTS), p, f, skipped))
+              % (" ".join(CPYTHON_TESTS), p, f, s))
         passed += p
         failed += f
+        skipped += s
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 

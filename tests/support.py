@@ -1,11 +1,14 @@
 """Helpers shared by the project's tests: build a C extension against the
-interpreter under test, and run it under Valgrind with XML output parsed."""
+interpreter under test, and run it under Valgrind with its XML output read
+by memcheck.report.  Run by build/python, whose memcheck package builds the
+Valgrind command lines and reads Memcheck's XML for the tests and tools."""
 
 import os
 import subprocess
-import sys
 import tempfile
-import xml.etree.ElementTree as ET
+
+from memcheck.command import MEMCHECK_GATE, OUT_FILE_TOOLS, valgrind_command  # noqa: F401
+from memcheck.report import Log
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, "build")
@@ -22,42 +25,16 @@ def build_extension(source, name, ext_dir=EXT_DIR, python=PYTHON):
         [python, "-c", "import sysconfig as s; print(*(s.get_config_var(v) for v in "
          "('srcdir', 'abs_builddir', 'EXT_SUFFIX')))"],
         check=True, capture_output=True, text=True).stdout.split()
-    target = os.path.join(ext_dir, name + suffix)
-    if (os.path.exists(target)
-            and os.path.getmtime(target) >= os.path.getmtime(source)
-            and os.path.getmtime(target) >= os.path.getmtime(python)):
+    built = os.path.join(ext_dir, name + suffix)
+    if (os.path.exists(built)
+            and os.path.getmtime(built) >= os.path.getmtime(source)
+            and os.path.getmtime(built) >= os.path.getmtime(python)):
         return ext_dir
     includes = [os.path.join(srcdir, "Include"), builddir]
     cmd = (["gcc", "-shared", "-fPIC", "-O0", "-g", "-Wall", "-Werror"]
-           + ["-I" + d for d in includes] + [source, "-o", target])
+           + ["-I" + d for d in includes] + [source, "-o", built])
     subprocess.run(cmd, check=True)
     return ext_dir
-
-
-# The options of a leak-gating CI job: every leak kind but "still reachable"
-# is an error.  Correct code must pass with exactly these.
-MEMCHECK_GATE = ["--leak-check=full",
-                 "--show-leak-kinds=definite,indirect,possible",
-                 "--errors-for-leak-kinds=definite,indirect,possible",
-                 "--error-exitcode=99"]
-
-
-class ValgrindError:
-    """One <error> of Valgrind's XML output."""
-
-    def __init__(self, node):
-        self.kind = node.findtext("kind")
-        self.text = (node.findtext("what")
-                     or node.findtext("xwhat/text") or "")
-        stack = node.find("stack")
-        frames = stack.findall("frame") if stack is not None else []
-        self.functions = [f.findtext("fn") or "?" for f in frames]
-        self.objects = [f.findtext("obj") or "?" for f in frames]
-        self.leaked_bytes = int(node.findtext("xwhat/leakedbytes") or 0)
-
-    def __repr__(self):
-        return "<%s %s in %s>" % (self.kind, self.text,
-                                  " < ".join(self.functions[:8]))
 
 
 # The machines set these; CPython's own tests expect them unset
@@ -67,31 +44,34 @@ UNSET_FOR_CPYTHON_TESTS = ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
 
 def valgrind(args, tool="memcheck", options=(), env=None, unset=(),
              timeout=1800, python=PYTHON):
-    """Run build/python ARGS under Valgrind, with ENV added to and the names
-    in UNSET removed from the environment.  Return (process, errors), the
-    errors parsed from --xml output (Memcheck only).  process.suppcounts maps
-    each suppression used to its count."""
+    """Run PYTHON ARGS (build/python, or any program) under Valgrind, with
+    ENV added to and the names in UNSET removed from the environment.
+    Return (process, findings): under Memcheck the findings of its XML
+    output read by memcheck.report, process.log the whole Log (its
+    suppression counts too) and process.xml the XML text; under another
+    tool, no findings."""
     run_env = {k: v for k, v in os.environ.items() if k not in unset}
     run_env.update(env or {})
     with tempfile.TemporaryDirectory() as tmp:
-        # Forked children (tests that fork) would write into the same XML.
-        cmd = ["valgrind", "--tool=" + tool, "--child-silent-after-fork=yes"]
-        xml_file = os.path.join(tmp, "out.xml")
+        xml_file = out_file = None
         if tool == "memcheck":
             # Not -q: the XML then omits the suppression counts.
-            cmd += ["--xml=yes", "--xml-file=" + xml_file]
-        else:
-            cmd.append("-q")
-        if tool in ("callgrind", "cachegrind", "massif", "dhat"):
-            cmd += ["--%s-out-file=%s" % (tool, os.path.join(tmp, "out"))]
-        cmd += list(options) + [python] + list(args)
+            xml_file = os.path.join(tmp, "out.xml")
+        elif tool in OUT_FILE_TOOLS:
+            out_file = os.path.join(tmp, "out")
+        cmd = valgrind_command([python, *args], options, tool=tool,
+                               xml_file=xml_file, out_file=out_file,
+                               quiet=xml_file is None)
         proc = subprocess.run(cmd, env=run_env, capture_output=True,
                               text=True, timeout=timeout)
-        errors = []
-        proc.suppcounts = {}
-        if tool == "memcheck":
-            root = ET.parse(xml_file).getroot()
-            errors = [ValgrindError(e) for e in root.findall("error")]
-            for pair in root.iter("pair"):
-                proc.suppcounts[pair.findtext("name")] = int(pair.findtext("count"))
-    return proc, errors
+        proc.log = proc.xml = None
+        if xml_file is None:
+            return proc, []
+        proc.log = Log(xml_file)
+        with open(xml_file, encoding="utf-8", errors="replace") as f:
+            proc.xml = f.read()
+    if not proc.log.complete:
+        raise AssertionError("Valgrind's XML output is cut short (exit "
+                             "status %d):\n%s" % (proc.returncode,
+                                                   proc.stderr[-3000:]))
+    return proc, proc.log.findings

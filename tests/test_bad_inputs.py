@@ -152,6 +152,9 @@ class Configure(unittest.TestCase):
             "bad_value": (["--with-valgrind=maybe"], []),
             "no": (["--with-valgrind=no"], [], True),
             "auto_without_header": ([], ["ac_cv_header_valgrind_valgrind_h=no"]),
+            # No option at all: the default, auto, on this machine, which
+            # has the header (the project's own build needs it).
+            "auto_with_header": ([], []),
         }
         with concurrent.futures.ThreadPoolExecutor(len(cases)) as pool:
             futures = {k: pool.submit(configure, *v) for k, v in cases.items()}
@@ -182,9 +185,14 @@ class Configure(unittest.TestCase):
         self.assertIn("/* #undef WITH_VALGRIND */", pyconfig)
 
     def test_auto_with_header_enables(self):
-        # The project's own build: configured with the header present.
-        with open(os.path.join(support.BUILD, "obj", "pyconfig.h")) as f:
-            self.assertIn("#define WITH_VALGRIND 1", f.read())
+        proc, pyconfig, _ = self.results["auto_with_header"]
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        checks = "\n".join(line for line in proc.stdout.splitlines()
+                           if "valgrind" in line)
+        self.assertIn("checking for --with-valgrind... auto", checks)
+        self.assertRegex(checks, r"checking for valgrind/valgrind\.h"
+                                 r"\.\.\. (\(cached\) )?yes")
+        self.assertIn("#define WITH_VALGRIND 1", pyconfig)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,7 @@ leaks classify as they do under malloc()."""
 
 import os
 import subprocess
-import tempfile
 import unittest
-import xml.etree.ElementTree as ET
 
 import support
 
@@ -14,17 +12,6 @@ ARENA_ROOTS = os.path.join(support.TOP, "tests", "arenaroots", "arena_roots.c")
 SEEDED = os.path.join(support.TOP, "tests", "seededbugs", "seededbugs.c")
 POOL = {"PYTHONVALGRIND": "pool"}
 ALL_LEAKS = ["--leak-check=full", "--show-leak-kinds=all", "--num-callers=30"]
-
-
-def memcheck_program(cmd, options=()):
-    """Run a program (not build/python) under Memcheck; return its errors."""
-    with tempfile.TemporaryDirectory() as tmp:
-        xml_file = os.path.join(tmp, "out.xml")
-        subprocess.run(["valgrind", "--xml=yes", "--xml-file=" + xml_file]
-                       + list(options) + list(cmd),
-                       check=True, capture_output=True)
-        root = ET.parse(xml_file).getroot()
-        return [support.ValgrindError(e) for e in root.findall("error")]
 
 
 class ArenaRoots(unittest.TestCase):
@@ -39,7 +26,9 @@ class ArenaRoots(unittest.TestCase):
                         "-o", cls.program], check=True)
 
     def kinds(self, how):
-        errors = memcheck_program([self.program, how], ALL_LEAKS)
+        proc, errors = support.valgrind([how], options=ALL_LEAKS,
+                                        python=self.program)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
         return sorted(e.kind for e in errors
                       if "leak_two_linked_blocks" in e.functions)
 
@@ -93,12 +82,12 @@ class PoolUnderDebugHooks(unittest.TestCase):
         # The hooks wrap pool mode's functions, and write their own header
         # and padding around each block.  (Leaks are not checked: the
         # hooks hand out pointers past their header, interior pointers for
-        # Memcheck, as in routed mode.)
+        # Memcheck, as in malloc mode.)
         proc, errors = support.valgrind(
             ["-c", "import _valgrind, json; json.loads(json.dumps("
                    "[str(i) for i in range(2000)])); print(_valgrind.mode())"],
             env=dict(POOL, PYTHONMALLOC="debug"))
-        errors = [e for e in errors if not e.kind.startswith("Leak_")]
+        errors = [e for e in errors if not e.is_leak]
         self.assertEqual(errors, [], errors)
         self.assertEqual(proc.returncode, 0)
         self.assertEqual(proc.stdout.split(), ["pool"])

@@ -1,16 +1,18 @@
-"""The seeded-bug extension under Memcheck: routing to malloc, or pool mode
-(pymalloc kept, each block announced to Memcheck), is what makes each bug
-visible, at the C function that made it."""
+"""The seeded-bug extension under Memcheck: malloc mode (PyMem_ and
+PyObject_ allocations go to malloc()), or pool mode (pymalloc kept, each
+block announced to Memcheck), is what makes each bug visible, at the C
+function that made it."""
 
 import os
 import unittest
+import xml.etree.ElementTree as ET
 
 import support
 
 SEEDED = os.path.join(support.TOP, "tests", "seededbugs", "seededbugs.c")
 
 # Each seeded bug, and the Memcheck error kind it must produce, in both
-# routed and pool modes.
+# malloc mode and pool mode.
 EXPECTED = {
     "bug_leak_object": "Leak_DefinitelyLost",
     "bug_leak_pymem": "Leak_DefinitelyLost",
@@ -30,7 +32,7 @@ EXPECTED = {
     "bug_uninit_after_realloc": "UninitCondition",
 }
 
-# Bugs that only pool mode reports: routed, malloc() matches free().
+# Bugs that only pool mode reports: in malloc mode, malloc() matches free().
 POOL_ONLY = {
     "bug_wrong_family_free": "MismatchedFree",
 }
@@ -51,10 +53,12 @@ for name in %r:
 seededbugs.clean_workload()
 """
 
-MEMCHECK_OPTIONS = support.MEMCHECK_GATE + ["--num-callers=30"]
+MEMCHECK_OPTIONS = [*support.MEMCHECK_GATE, "--num-callers=30"]
 
 
 def run_seeded(env, bugs=ALL_BUGS):
+    """Run the bug functions BUGS in one process; return their reports, read
+    by memcheck.report and checked against raw_reports."""
     ext_dir = support.build_extension(SEEDED, "seededbugs")
     proc, errors = support.valgrind(
         ["-c", SCRIPT % (sorted(bugs),)], options=MEMCHECK_OPTIONS,
@@ -62,7 +66,30 @@ def run_seeded(env, bugs=ALL_BUGS):
     # 99: Memcheck found errors, as it must; anything else is a crash.
     if proc.returncode not in (0, 99):
         raise AssertionError("seeded run failed:\n" + proc.stderr[-3000:])
+    parsed, raw = [(e.kind, e.functions) for e in errors], raw_reports(proc.xml)
+    if parsed != raw:
+        raise AssertionError("memcheck.report misreads Memcheck's XML:\n%s\n"
+                             "ElementTree reads:\n%s" % (parsed, raw))
     return errors
+
+
+def raw_reports(xml):
+    """(kind, function names) of each <error> in XML, Memcheck's XML
+    output, read with ElementTree alone.
+
+    The tests read Memcheck's output through memcheck.report, the parser
+    that "python -m memcheck" and regrtest --valgrind use too.  A parser
+    that dropped or misread reports would make the tests that expect no
+    report pass for the wrong reason; this independent reading of the
+    seeded runs, whose reports are known, is the oracle it is checked
+    against."""
+    reports = []
+    for node in ET.fromstring(xml).findall("error"):
+        stack = node.find("stack")
+        frames = stack.findall("frame") if stack is not None else []
+        reports.append((node.findtext("kind"),
+                        [f.findtext("fn") or "???" for f in frames]))
+    return reports
 
 
 def kinds_reported_in(errors, function):
@@ -105,8 +132,9 @@ class Reported:
         self.assertEqual(stray, [])
 
 
-class RoutedToMalloc(Reported, unittest.TestCase):
-    """Default settings: Memcheck routes pymalloc to malloc."""
+class MallocMode(Reported, unittest.TestCase):
+    """Default settings: under Memcheck, PyMem_ and PyObject_ allocations
+    go to malloc()."""
 
     REPORTED = EXPECTED
 
@@ -115,8 +143,8 @@ class RoutedToMalloc(Reported, unittest.TestCase):
         cls.errors = run_seeded(cls.ENV, ALL_BUGS)
 
     def test_wrong_family_free_is_missed(self):
-        # Routed, PyMem_Malloc() is malloc(): free() matches it.  This is
-        # the bug pool mode exists for.
+        # In malloc mode, PyMem_Malloc() is malloc(): free() matches it.
+        # This is the bug pool mode exists for.
         self.assertEqual(kinds_reported_in(self.errors, "bug_wrong_family_free"),
                          set())
 
@@ -143,7 +171,7 @@ class PoolMode(Reported, unittest.TestCase):
 
 class PymallocKept(unittest.TestCase):
     """PYTHONVALGRIND=pymalloc under Memcheck: the bugs are hidden again,
-    which shows that routing or pool mode is what finds them."""
+    which shows that malloc mode or pool mode is what finds them."""
 
     # A double free corrupts pymalloc's free list, as in production (two
     # later blocks share an address), and a pymalloc block passed to free()

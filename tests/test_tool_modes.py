@@ -21,7 +21,7 @@ class ToolModes(unittest.TestCase):
         self.assertIsNone(_valgrind.tool())
         self.assertEqual(_valgrind.mode(), "pymalloc")
 
-    def test_heap_tools_route_to_malloc(self):
+    def test_heap_tools_get_malloc_mode(self):
         for tool in ("memcheck", "massif", "dhat", "helgrind", "drd"):
             with self.subTest(tool):
                 self.assertEqual(mode_under(tool), [tool, "malloc"])

@@ -1,4 +1,4 @@
-"""A verdict per test (issue 4): the _valgrind module under the tools, the
+"""A verdict per test: the _valgrind module under the tools, the
 per-test runner "python -m memcheck" on the example extension's suite with
 unittest and with pytest, and regrtest --valgrind on purpose-built leaky
 test files."""
@@ -13,7 +13,6 @@ import unittest
 import xml.etree.ElementTree as ET
 
 import support
-from memcheck.report import Log
 
 EXAMPLE = os.path.join(support.TOP, "examples", "extension-ci")
 SEEDED = os.path.join(support.TOP, "tests", "seededbugs", "seededbugs.c")
@@ -95,18 +94,15 @@ class ValgrindModuleTests(unittest.TestCase):
         self.assertEqual(counts["bug_overflow_read"], [1, 0, 0])
 
     def test_markers_in_the_xml_log(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            xml_file = os.path.join(tmp, "log.xml")
-            code = ("import _valgrind, seededbugs; "
-                    "_valgrind.marker('python-memcheck {\"event\": \"begin\", "
-                    "\"test\": \"t1\", \"phase\": \"run\"}'); "
-                    "seededbugs.bug_overflow_read()")
-            subprocess.run(["valgrind", "-q", "--xml=yes",
-                            "--xml-file=" + xml_file, support.PYTHON, "-c", code],
-                           env=dict(os.environ, PYTHONPATH=EXT_DIR),
-                           capture_output=True, check=True)
-            log = Log(xml_file)
-        [finding] = [f for f in log.findings if not f.is_leak]
+        code = ("import _valgrind, seededbugs; "
+                "_valgrind.marker('python-memcheck {\"event\": \"begin\", "
+                "\"test\": \"t1\", \"phase\": \"run\"}'); "
+                "seededbugs.bug_overflow_read()")
+        proc, findings = support.valgrind(["-c", code],
+                                          env={"PYTHONPATH": EXT_DIR})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.log.order, ["t1"])
+        [finding] = [f for f in findings if not f.is_leak]
         self.assertEqual(finding.test, "t1")
         self.assertEqual(finding.kind, "InvalidRead")
 
@@ -307,7 +303,7 @@ class RegrtestTests(unittest.TestCase):
         self.assertNotIn("test_vg_leaky", proc.stdout)
 
     def test_make_valgrindtest(self):
-        # CPython's Makefile target, in the build directory.
+        # CPython's "make valgrindtest", in the build directory.
         env = {k: v for k, v in os.environ.items()
                if k not in support.UNSET_FOR_CPYTHON_TESTS}
         proc = subprocess.run(

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Memcheck wall time and peak memory: pool mode against routed mode and
+"""Memcheck wall time and peak memory: pool mode against malloc mode and
 upstream --with-valgrind.
 
   build/python tools/memcheck_modes.py [--baseline DIR] [--jobs N]
@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests"))
@@ -33,6 +32,8 @@ sys.path.insert(0, os.path.join(TOP, "tools"))
 import bench  # noqa: E402
 import support  # noqa: E402
 import test_memcheck_noise  # noqa: E402
+from memcheck.command import valgrind_command  # noqa: E402
+from memcheck.report import Log  # noqa: E402
 
 WORKLOAD = os.path.join(TOP, "bench", "workload.py")
 WORKLOAD_N = "100000"
@@ -41,7 +42,7 @@ WORKLOAD_N = "100000"
 def configs(baseline):
     return [
         ("upstream `--with-valgrind`", os.path.join(baseline, "upstream", "python"), {}),
-        ("routed (default)", support.PYTHON, {}),
+        ("malloc mode (default)", support.PYTHON, {}),
         ("pool (`PYTHONVALGRIND=pool`)", support.PYTHON, {"PYTHONVALGRIND": "pool"}),
         # The floor: pymalloc as it is, nothing announced, freelists on.
         # It hides the bugs (leaks are reported only per arena).
@@ -58,15 +59,14 @@ def run(python, env, args, options):
     run_env.update(env, PYTHONHASHSEED="0")
     with tempfile.TemporaryDirectory() as tmp:
         xml_file = os.path.join(tmp, "out.xml")
-        cmd = (["valgrind", "--child-silent-after-fork=yes", "--xml=yes",
-                "--xml-file=" + xml_file] + options + [python] + args)
+        cmd = valgrind_command([python, *args], options, xml_file=xml_file)
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=run_env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
-        errors = len(ET.parse(xml_file).getroot().findall("error"))
+        errors = len(Log(xml_file).findings)
     return (seconds, usage.ru_maxrss, errors, proc.returncode,
             usage.ru_utime + usage.ru_stime)
 
@@ -109,11 +109,11 @@ def quartiles(values):
 
 
 def table(cfgs, modules, workload, njobs):
-    ref = 1     # routed mode
+    ref = 1     # malloc mode
     lines = ["| configuration | wall time, sum | CPU time, sum "
-             "| CPU time / routed, per module: median (IQR) "
-             "| wall time / routed: median | peak memory, median (max) "
-             "| peak memory / routed: median (IQR) | modules with reports |",
+             "| CPU time / malloc mode, per module: median (IQR) "
+             "| wall time / malloc mode: median | peak memory, median (max) "
+             "| peak memory / malloc mode: median (IQR) | modules with reports |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c, (name, _, _) in enumerate(cfgs):
         res = [r[c] for _, r in modules]
@@ -132,7 +132,8 @@ def table(cfgs, modules, workload, njobs):
               "options, %d at a time, the configurations of a module back to back "
               "in rotated order." % (len(modules), njobs), ""]
     lines += ["| configuration | workload %s: wall time, median | CPU time, median "
-              "| CPU time / routed | peak memory | peak memory / routed |" % WORKLOAD_N,
+              "| CPU time / malloc mode | peak memory | peak memory / malloc mode |"
+              % WORKLOAD_N,
               "|---|---:|---:|---:|---:|---:|"]
     cpu_ref = statistics.median(x[4] for x in workload[ref])
     mem_ref = statistics.median(x[1] for x in workload[ref])

@@ -36,8 +36,8 @@ CONFIGS = [
 def noise(python, env):
     proc, errors = support.valgrind(["-c", "pass"], options=support.MEMCHECK_GATE,
                                     env=env, python=python)
-    leaks = [e for e in errors if e.kind.startswith("Leak_")]
-    return len(leaks), sum(e.leaked_bytes for e in leaks), len(errors) - len(leaks)
+    leaks = [e for e in errors if e.is_leak]
+    return len(leaks), sum(e.bytes for e in leaks), len(errors) - len(leaks)
 
 
 def detected(python, env, ext_dir):
@@ -45,7 +45,7 @@ def detected(python, env, ext_dir):
     for function, kind in sorted(test_seeded_bugs.ALL_BUGS.items()):
         _, errors = support.valgrind(
             ["-c", "import seededbugs; seededbugs.%s()" % function],
-            options=support.MEMCHECK_GATE + ["--num-callers=30"],
+            options=[*support.MEMCHECK_GATE, "--num-callers=30"],
             env=dict(env, PYTHONPATH=ext_dir), python=python)
         if kind in test_seeded_bugs.kinds_reported_in(errors, function):
             found.append(function)

@@ -11,39 +11,13 @@ run.  Run "python -m memcheck --help" for the options, and see
 Misc/README.valgrind.
 
 The submodules are the pieces, shared with regrtest's --valgrind option:
-report (Valgrind's XML output read into findings and test windows), checker
-(the per-test protocol inside the process under test), junit (JUnit XML).
+command (Valgrind command lines and their options), report (Valgrind's XML
+output read into findings and test windows), checker (the per-test protocol
+inside the process under test), junit (JUnit XML).
 """
-
-import os
-import shlex
-
-# The options every checked run uses.  "still reachable" and "possibly lost"
-# are not findings: a running interpreter always has both (its caches, and
-# objects referenced by a pointer past their GC header).
-MEMCHECK_OPTIONS = (
-    "--tool=memcheck",
-    "--leak-check=full",
-    "--show-leak-kinds=definite,indirect",
-    "--errors-for-leak-kinds=definite,indirect",
-    "--num-callers=30",
-    "--child-silent-after-fork=yes",
-)
-
-# Extra Valgrind options, as a shell-quoted string, for both regrtest's
-# --valgrind and "python -m memcheck".
-OPTIONS_ENV = "PYTHONMEMCHECKOPTS"
 
 # Prefix of the log lines (Valgrind client messages) that delimit tests.
 MARKER = "python-memcheck "
-
-
-def valgrind_command(python, xml_file, extra_options=()):
-    """The command that runs PYTHON under Memcheck with XML output to
-    XML_FILE: our options, then PYTHONMEMCHECKOPTS, then EXTRA_OPTIONS."""
-    user = shlex.split(os.environ.get(OPTIONS_ENV, ""))
-    return ["valgrind", *MEMCHECK_OPTIONS, *user, *extra_options,
-            "--xml=yes", "--xml-file=" + xml_file, python]
 
 
 def parse_shard(text):

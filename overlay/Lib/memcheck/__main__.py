@@ -13,9 +13,10 @@ import sys
 import tempfile
 import time
 
-from . import parse_shard, valgrind_command
+from . import parse_shard
 from . import junit
 from ._child import CONFIG_ENV
+from .command import verdict_command
 from .report import Log, leak_summary
 
 
@@ -127,8 +128,9 @@ def main(argv=None):
         return 2
     with tempfile.TemporaryDirectory(prefix="memcheck-") as tmp:
         xml_file = ns.xml_file or os.path.join(tmp, "memcheck.xml")
-        cmd = valgrind_command(sys.executable, xml_file, ns.valgrind_opt)
-        cmd += ["-m", "memcheck._child", ns.framework, *ns.args]
+        cmd = verdict_command(
+            [sys.executable, "-m", "memcheck._child", ns.framework, *ns.args],
+            xml_file, ns.valgrind_opt)
         env = dict(os.environ)
         env[CONFIG_ENV] = json.dumps({"warmup": ns.warmup,
                                       "shard": ns.shard})

@@ -23,15 +23,18 @@ LEAK_KINDS = {
 }
 
 # Frames that only say "memory was allocated": a report shows the frames
-# after them, where the caller is.
+# after them, where the caller is.  By function name, and every frame of
+# CPython's allocator files (Objects/obmalloc.c and the files it includes,
+# whatever their static functions are called).
 _ALLOCATOR_FRAMES = (
     "malloc", "calloc", "realloc", "free", "memalign", "posix_memalign",
     "PyMem_", "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc",
     "PyObject_Free", "_PyObject_Malloc", "_PyObject_Calloc",
-    "_PyObject_Realloc", "_PyObject_Free", "_PyMem_", "routed_",
+    "_PyObject_Realloc", "_PyObject_Free", "_PyMem_",
     "_PyValgrind_", "gc_alloc", "_PyObject_GC_", "PyObject_GC_",
     "_PyType_AllocNoTrack", "PyType_GenericAlloc",
 )
+_ALLOCATOR_FILES = ("obmalloc",)
 
 
 class Frame:
@@ -40,6 +43,11 @@ class Frame:
         self.obj = node.findtext("obj") or ""
         self.file = node.findtext("file")
         self.line = node.findtext("line")
+
+    @property
+    def is_allocator(self):
+        return (self.fn.startswith(_ALLOCATOR_FRAMES)
+                or (self.file or "").startswith(_ALLOCATOR_FILES))
 
     @property
     def is_interpreter(self):
@@ -68,6 +76,15 @@ class Finding:
                        if stack is not None else [])
         self.test = None        # the test it belongs to, when known
         self.phase = None       # "warmup", "run", "exit" or None
+
+    def __repr__(self):
+        return "<%s %s in %s>" % (self.kind, self.what, " < ".join(
+            frame.fn for frame in self.frames[:8]))
+
+    @property
+    def functions(self):
+        """The function names of the stack, innermost first."""
+        return [frame.fn for frame in self.frames]
 
     @property
     def added_bytes(self):
@@ -100,8 +117,7 @@ class Finding:
         code, usually)."""
         frames = self.frames
         start = 0
-        while (start < len(frames) - 1
-               and frames[start].fn.startswith(_ALLOCATOR_FRAMES)):
+        while start < len(frames) - 1 and frames[start].is_allocator:
             start += 1
         end = min(start + count, len(frames))
         for i in range(start, min(start + limit, len(frames))):
@@ -126,6 +142,7 @@ class Log:
         self.order = []         # test ids in the order they began
         self.finished = False   # the session-end marker was seen
         self.complete = True    # the XML file was closed properly
+        self.suppressions = {}  # suppression name -> times used
         try:
             root = ET.parse(path).getroot()
         except ET.ParseError:
@@ -154,6 +171,11 @@ class Log:
                 elif kind == "session-end":
                     self.finished = True
                     test, phase = None, "exit"
+            elif node.tag == "suppcounts":
+                # Not written with -q.
+                for pair in node.iter("pair"):
+                    self.suppressions[pair.findtext("name")] = int(
+                        pair.findtext("count"))
             elif node.tag == "error":
                 finding = Finding(node)
                 if finding.is_leak and test is not None:

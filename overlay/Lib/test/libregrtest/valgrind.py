@@ -15,7 +15,8 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-from memcheck import parse_shard, in_shard, valgrind_command
+from memcheck import parse_shard, in_shard
+from memcheck.command import verdict_command
 from memcheck.report import Log, leak_summary
 
 from .result import State
@@ -53,7 +54,7 @@ def new_xml_file(test_name):
 
 def worker_command(python_cmd, options, xml_file):
     """PYTHON_CMD (the worker's command line) run under Memcheck."""
-    return valgrind_command(python_cmd[0], xml_file, options) + python_cmd[1:]
+    return verdict_command(python_cmd, xml_file, options)
 
 
 def mark_test_cases():

@@ -1,0 +1,74 @@
+"""Valgrind command lines.  Every process that this package, regrtest's
+--valgrind and the project's tests and tools start under Valgrind gets its
+command line from valgrind_command(); the option lists are stated here once.
+"""
+
+import os
+import shlex
+
+# The options of a per-test verdict ("python -m memcheck", regrtest
+# --valgrind).  "still reachable" and "possibly lost" are not findings: a
+# running interpreter always has both (its caches, and objects referenced by
+# a pointer past their GC header).
+VERDICT_OPTIONS = (
+    "--leak-check=full",
+    "--show-leak-kinds=definite,indirect",
+    "--errors-for-leak-kinds=definite,indirect",
+    "--num-callers=30",
+)
+
+# The options of a leak-gating CI job: every leak kind but "still
+# reachable" is an error, and an error makes Valgrind exit with status 99.
+# Correct code passes with exactly these.
+MEMCHECK_GATE = (
+    "--leak-check=full",
+    "--show-leak-kinds=definite,indirect,possible",
+    "--errors-for-leak-kinds=definite,indirect,possible",
+    "--error-exitcode=99",
+)
+
+# Extra Valgrind options, as a shell-quoted string, for both regrtest's
+# --valgrind and "python -m memcheck".
+OPTIONS_ENV = "PYTHONMEMCHECKOPTS"
+
+# The tools that write a profile into a file of their own.
+OUT_FILE_TOOLS = ("callgrind", "cachegrind", "massif", "dhat")
+
+
+def valgrind_command(argv, options=(), *, tool=None, xml_file=None,
+                     log_file=None, out_file=None, quiet=False):
+    """The command that runs ARGV (a program and its arguments) under
+    Valgrind: TOOL (Valgrind's default, Memcheck, when None), then OPTIONS,
+    then the output files, which OPTIONS cannot redirect:
+
+    XML_FILE: Memcheck's reports as XML (read them with memcheck.report).
+    Children that the program forks are then silent, since they would
+    write into the same file.  LOG_FILE: Valgrind's text output.
+    OUT_FILE: the profile of a tool that writes one (Callgrind, ...).
+    QUIET: -q, only errors.  (Not with XML_FILE when the suppression counts
+    are wanted: -q leaves them out of the XML.)"""
+    cmd = ["valgrind"]
+    if tool is not None:
+        cmd.append("--tool=" + tool)
+    if quiet:
+        cmd.append("-q")
+    cmd += options
+    if xml_file is not None:
+        cmd += ["--child-silent-after-fork=yes",
+                "--xml=yes", "--xml-file=" + xml_file]
+    if log_file is not None:
+        cmd.append("--log-file=" + log_file)
+    if out_file is not None:
+        if tool not in OUT_FILE_TOOLS:
+            raise ValueError(f"{tool} writes no profile of its own")
+        cmd.append(f"--{tool}-out-file={out_file}")
+    return cmd + list(argv)
+
+
+def verdict_command(argv, xml_file, extra_options=()):
+    """The command of a per-test verdict: ARGV under Memcheck, with
+    VERDICT_OPTIONS, then PYTHONMEMCHECKOPTS, then EXTRA_OPTIONS, and XML
+    output to XML_FILE."""
+    user = shlex.split(os.environ.get(OPTIONS_ENV, ""))
+    return valgrind_command(argv, [*VERDICT_OPTIONS, *user, *extra_options],
+                            tool="memcheck", xml_file=xml_file)
