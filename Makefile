@@ -64,9 +64,8 @@ clean:
 distclean:
 	rm -rf $(BUILD)
 
-# --- pool mode (issue 5) ---------------------------------------------------
-# Memcheck wall/CPU time and peak memory: pool mode, routed mode, upstream
-# --with-valgrind (README, "Pool mode").
+# Memcheck wall/CPU time and peak memory: pool mode, malloc mode, upstream
+# --with-valgrind (Misc/README.valgrind, "Which mode when").
 .PHONY: bench-modes
 bench-modes: build
 	@$(PYTHON) tools/memcheck_modes.py

@@ -168,18 +168,18 @@ def table(args):
 
     mc_runs = max(3, args.runs // 3)
     memcheck = ["valgrind", "-q", "--leak-check=no"]
-    up, routed, pool = alternated(
+    up, malloc_mode, pool = alternated(
         [(memcheck + [UPSTREAM, WORKLOAD, MEMCHECK_N], {}),
          (memcheck + [PATCHED, WORKLOAD, MEMCHECK_N], {}),
          (memcheck + [PATCHED, WORKLOAD, MEMCHECK_N], {"PYTHONVALGRIND": "pool"})], mc_runs)
-    for name, runs in (("malloc mode", routed), ("pool mode", pool)):
+    for name, runs in (("malloc mode", malloc_mode), ("pool mode", pool)):
         ratio, lo, hi = describe(secs(up), secs(runs))
         rows.append("| Memcheck, %s: wall time, workload %s, median of %d alternated runs "
                     "| %.2f s | %.2f s | %.3f | baseline: upstream `--with-valgrind`; "
                     "ratios IQR %.3f-%.3f |" % (
                         name, MEMCHECK_N, mc_runs, statistics.median(secs(up)),
                         statistics.median(secs(runs)), ratio, lo, hi))
-    for name, runs in (("malloc mode", routed), ("pool mode", pool)):
+    for name, runs in (("malloc mode", malloc_mode), ("pool mode", pool)):
         rows.append("| Memcheck, %s: peak memory of the process, same runs "
                     "| %.0f MB | %.0f MB | %.2f | baseline: upstream `--with-valgrind` |" % (
                         name, mb(up), mb(runs), mb(runs) / mb(up)))

@@ -1,7 +1,7 @@
 /* seededbugs: a C extension with one memory bug per function, for checking
    that Memcheck reports each bug at the function that made it.
 
-   Every bug function is named bug_<kind>; tests/test_memcheck.py maps each
+   Every bug function is named bug_<kind>; tests/test_seeded_bugs.py maps each
    name to the Memcheck error kind it must produce.  Build with -O0 -g so that
    every function keeps its own frame. */
 
