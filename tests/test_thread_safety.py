@@ -15,6 +15,7 @@ import subprocess
 import unittest
 
 import support
+from memcheck.command import OUT_FILE_TOOLS, valgrind_command
 
 SOURCE = os.path.join(support.TOP, "tests", "threads", "first_decision.c")
 PROGRAM = os.path.join(support.BUILD, "tests", "first_decision")
@@ -46,10 +47,10 @@ def run_program(tool=None):
     cmd = [PROGRAM, stdlib]
     if tool is not None:
         # --fair-sched: threads take turns often, so their calls interleave.
-        cmd = ["valgrind", "-q", "--tool=" + tool, "--fair-sched=yes",
-               "--error-exitcode=99"] + cmd
-        if tool == "callgrind":
-            cmd[1:1] = ["--callgrind-out-file=/dev/null"]
+        cmd = valgrind_command(
+            cmd, ["--fair-sched=yes", "--error-exitcode=99"], tool=tool,
+            quiet=True,
+            out_file="/dev/null" if tool in OUT_FILE_TOOLS else None)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
                           timeout=600)
     return proc
@@ -124,7 +125,7 @@ class ConcurrentSubinterpreters(unittest.TestCase):
         proc, errors = support.valgrind(
             ["-c", SUBINTERPRETERS, str(search)],
             env={"PYTHONVALGRIND": mode},
-            options=gate + ["--fair-sched=yes"])
+            options=[*gate, "--fair-sched=yes"])
         self.assertEqual(proc.stdout.strip(), "ok", proc.stderr)
         self.assertEqual(errors, [])
         self.assertEqual(proc.returncode, 0, proc.stderr)

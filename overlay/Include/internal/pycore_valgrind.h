@@ -31,8 +31,11 @@ extern "C" {
    Where the code is:
      Python/valgrind.c            the decision, the tool, the queries, and
                                   what keeps Memcheck silent on correct code
-     Python/valgrind_gc.c         what the GC's lists hide from the leak
-                                  checker: at exit, and for a search mid-run
+     Python/valgrind_gc.c         at exit: what live types, modules and C
+                                  static variables reach stays reachable,
+                                  and the GC's lists are dropped
+     Python/valgrind_search.c     a leak search mid-run that does not
+                                  follow the GC's lists
      Objects/obmalloc_valgrind.h  malloc mode, pool mode and installing them
                                   (it needs obmalloc.c's static state)
 
@@ -95,14 +98,15 @@ _PyValgrind_FreeListsDisabled(void)
     return _PyValgrind_EachBlockTracked();
 }
 
-/* At the GC's finalisation: keep reachable what live types and modules
-   reach, then drop the GC lists' links, so that what remains unreferenced
-   is reported as a leak with its allocation stack (Python/valgrind_gc.c). */
+/* At the GC's finalisation: keep reachable what live types and modules,
+   and C static variables, reach; then drop the GC lists' links, so that
+   what remains unreferenced is reported as a leak with its allocation
+   stack (Python/valgrind_gc.c). */
 extern void _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate);
 
 /* A Memcheck leak search (VALGRIND_DO_ADDED_LEAK_CHECK) in the middle of a
    run, with the pointers the GC lists and the free part of the frame stacks
-   hold hidden from it (Python/valgrind_gc.c).  Memcheck only. */
+   hold hidden from it (Python/valgrind_search.c).  Memcheck only. */
 extern void _PyValgrind_AddedLeakSearch(PyInterpreterState *interp);
 
 /* --- the allocator (Objects/obmalloc_valgrind.h) ------------------------ */
