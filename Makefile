@@ -69,3 +69,18 @@ distclean:
 .PHONY: bench-modes
 bench-modes: build
 	@$(PYTHON) tools/memcheck_modes.py
+
+# --- the whole regression suite under Memcheck (issue 13) -------------------
+# CPython's tests in 40 shards, one at a time, each `python -m test
+# --valgrind -j1 --shard K/40`; resumable: a shard whose result is in
+# tests/suite/results/ is skipped.  The table: tests/suite/README.md.
+# SHARDS=3,7 runs only those; FORCE=1 reruns recorded shards.
+.PHONY: valgrindtest-all valgrindtest-all-table valgrindtest-all-status
+valgrindtest-all: build
+	@$(PYTHON) tools/valgrindtest-all run $(if $(SHARDS),--only $(SHARDS)) $(if $(FORCE),--force)
+
+valgrindtest-all-table:
+	@$(PYTHON) tools/valgrindtest-all table
+
+valgrindtest-all-status:
+	@$(PYTHON) tools/valgrindtest-all status
