@@ -70,7 +70,7 @@ distclean:
 bench-modes: build
 	@$(PYTHON) tools/memcheck_modes.py
 
-# --- the whole regression suite under Memcheck (issue 13) -------------------
+# --- the whole regression suite under Memcheck -----------------------------
 # CPython's tests in 40 shards, one at a time, each `python -m test
 # --valgrind -j1 --shard K/40`; resumable: a shard whose result is in
 # tests/suite/results/ is skipped.  The table: tests/suite/README.md.
