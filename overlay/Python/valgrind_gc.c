@@ -220,6 +220,7 @@ push_all_types(object_stack *roots, _Py_hashtable_t *seen)
 typedef struct {
     _Py_hashtable_t *tracked;   /* every object in the GC lists */
     _Py_hashtable_t *types;     /* every live type */
+    int memcheck;               /* Memcheck's requests may be issued */
     int malloc_mode;
     object_stack *roots;
 } static_scan;
@@ -234,6 +235,9 @@ static int
 is_untracked_object(static_scan *scan, PyObject *word)
 {
     char vbits[sizeof(PyObject)];
+    if (!scan->memcheck) {
+        return 0;       /* other tools warn about Memcheck's requests */
+    }
     if (VALGRIND_GET_VBITS(word, vbits, sizeof(PyObject)) != 1) {
         return 0;       /* not addressable, or not under Memcheck */
     }
@@ -312,7 +316,8 @@ push_objects_held_by_statics(PyGC_Head **lists, size_t nlists,
        uninitialised memory): reading them for this scan is no error of
        the program's. */
     static_scan scan = {
-        tracked, types, _PyValgrind_GetMode() == _PyValgrind_MALLOC, roots,
+        tracked, types, _PyValgrind_RunningMemcheck(),
+        _PyValgrind_GetMode() == _PyValgrind_MALLOC, roots,
     };
     VALGRIND_DISABLE_ERROR_REPORTING;
     (void)dl_iterate_phdr(scan_static_segments, &scan);
