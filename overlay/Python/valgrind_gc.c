@@ -112,9 +112,35 @@ push_code_members(object_stack *roots, PyCodeObject *code)
     }
 }
 
-/* Keep reachable every GC object reachable from the objects in ROOTS. */
+/* Under Memcheck, are the SIZE bytes at P addressable and defined?  Other
+   tools know no definedness: there, the bytes are trusted. */
+static int
+is_defined(const void *p, size_t size, int memcheck)
+{
+    char vbits[sizeof(PyObject)];
+    assert(size <= sizeof(vbits));
+    if (!memcheck) {
+        return 1;
+    }
+    if (VALGRIND_GET_VBITS(p, vbits, size) != 1) {
+        return 0;       /* not addressable */
+    }
+    for (size_t i = 0; i < size; i++) {
+        if (vbits[i] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Keep reachable every GC object reachable from the objects in ROOTS.
+
+   At exit, a live object may still hold a pointer to an object already
+   freed (a module's state, a capsule's traverse function, a C struct
+   copied into a static): the walk must not follow it.  Under Memcheck,
+   an object whose header is not addressable and defined is skipped. */
 static void
-keep_reachable_from(object_stack *roots)
+keep_reachable_from(object_stack *roots, int memcheck)
 {
     _Py_hashtable_t *seen = _Py_hashtable_new(_Py_hashtable_hash_ptr,
                                               _Py_hashtable_compare_direct);
@@ -123,6 +149,9 @@ keep_reachable_from(object_stack *roots)
     }
     while (roots->count > 0) {
         PyObject *op = roots->items[--roots->count];
+        if (!is_defined(op, sizeof(PyObject), memcheck)) {
+            continue;
+        }
         if (PyType_Check(op) && !_PyType_HasFeature((PyTypeObject *)op,
                                                     Py_TPFLAGS_HEAPTYPE)) {
             push_static_type_members(roots, (PyTypeObject *)op);
@@ -234,17 +263,8 @@ typedef struct {
 static int
 is_untracked_object(static_scan *scan, PyObject *word)
 {
-    char vbits[sizeof(PyObject)];
-    if (!scan->memcheck) {
+    if (!scan->memcheck || !is_defined(word, sizeof(PyObject), 1)) {
         return 0;       /* other tools warn about Memcheck's requests */
-    }
-    if (VALGRIND_GET_VBITS(word, vbits, sizeof(PyObject)) != 1) {
-        return 0;       /* not addressable, or not under Memcheck */
-    }
-    for (size_t i = 0; i < sizeof(vbits); i++) {
-        if (vbits[i] != 0) {
-            return 0;   /* not all defined */
-        }
     }
     PyTypeObject *type = Py_TYPE(word);
     if (_Py_hashtable_get(scan->types, type) == NULL
@@ -281,8 +301,11 @@ scan_static_segments(struct dl_phdr_info *info, size_t Py_UNUSED(size),
             if (word == NULL || ((uintptr_t)word & (sizeof(void *) - 1))) {
                 continue;
             }
-            if (_Py_hashtable_get(scan->tracked, word) != NULL
-                || is_untracked_object(scan, (PyObject *)word))
+            /* A word never written (padding, a copy of uninitialised
+               memory) may hold any address: it holds nothing. */
+            if ((_Py_hashtable_get(scan->tracked, word) != NULL
+                 || is_untracked_object(scan, (PyObject *)word))
+                && is_defined((void *)p, sizeof(void *), scan->memcheck))
             {
                 (void)object_stack_push(scan->roots, (PyObject *)word);
             }
@@ -372,7 +395,7 @@ _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
             }
         }
     }
-    keep_reachable_from(&roots);
+    keep_reachable_from(&roots, _PyValgrind_RunningMemcheck());
     free(roots.items);
     for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
         forget_gc_list(lists[i]);
