@@ -3,17 +3,18 @@
     python -m memcheck [options] unittest [unittest arguments]
     python -m memcheck [options] pytest [pytest arguments]
 
-Each test runs twice inside one Memcheck process: a warm-up run, so that
-caches and lazily created objects settle, then a checked run followed by a
-leak search.  A test fails when its runs cause a Memcheck error or when the
-leak search finds definitely or indirectly lost memory added by the checked
-run.  Run "python -m memcheck --help" for the options, and see
-Misc/README.valgrind.
+Each test runs once.  Memcheck's errors are blamed on the test that was
+running.  Leaks are searched for after groups of tests, sized so that the
+searches cost a small share of the run; a group whose search finds a leak
+is narrowed down by running each of its tests again with a search of its
+own: a test whose second run leaks fails, and what only the first run
+leaked is reported as a leak of first use.  Run "python -m memcheck
+--help" for the options, and see Misc/README.valgrind.
 
 The submodules are the pieces, shared with regrtest's --valgrind option:
 command (Valgrind command lines and their options), report (Valgrind's XML
-output read into findings and test windows), checker (the per-test protocol
-inside the process under test), junit (JUnit XML).
+output read into findings and test windows), checker (the groups and
+searches inside the process under test), junit (JUnit XML).
 """
 
 # Prefix of the log lines (Valgrind client messages) that delimit tests.

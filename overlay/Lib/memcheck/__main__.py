@@ -25,8 +25,9 @@ def parse_args(argv):
         prog="python -m memcheck",
         description="Run a unittest or pytest suite under Valgrind's "
                     "Memcheck with a verdict per test: a test fails when "
-                    "it causes a Memcheck error or leaks (definitely or "
-                    "indirectly lost memory), measured after a warm-up run.")
+                    "it causes a Memcheck error or leaks memory (definitely, "
+                    "indirectly or possibly lost), as the leak-gating "
+                    "Memcheck options would report at exit.")
     parser.add_argument("--junit-xml", metavar="FILE",
                         help="write the verdicts as JUnit XML")
     parser.add_argument("--known", metavar="PATTERN", action="append",
@@ -41,9 +42,6 @@ def parse_args(argv):
     parser.add_argument("--shard", metavar="K/N", type=_shard,
                         help="run only the K-th of N slices of the tests "
                              "(round-robin in collection order)")
-    parser.add_argument("--no-warmup", dest="warmup", action="store_false",
-                        help="run each test once (faster; leaks of first "
-                             "use are then charged to the test)")
     parser.add_argument("--valgrind-opt", metavar="OPTION", action="append",
                         default=[],
                         help="an extra Valgrind option, e.g. "
@@ -85,8 +83,10 @@ def verdict(test, fields, findings, known):
         problems.append(", ".join(kinds) or f"{fields['errors']} error(s) "
                         f"(reported before, for another test)")
     leaks = leak_summary(findings)
-    if leaks or fields.get("leaked", 0) > 0:
-        problems.append(leaks or f"{fields['leaked']} bytes leaked")
+    if leaks:
+        if all(f.phase == "first-use" for f in findings if f.is_leak):
+            leaks += " (on first use only: a second run did not leak)"
+        problems.append(leaks)
     details = format_findings(findings)
     if not fields:
         # The process stopped inside this test (a crash).
@@ -105,8 +105,8 @@ def verdict(test, fields, findings, known):
 
 
 def format_findings(findings):
-    """The reports, once each: the warm-up and the checked run report the
-    same error twice when their stacks differ below the test."""
+    """The reports, once each: a test and its re-run report the same error
+    twice when their stacks differ below the test."""
     shown, lines = set(), []
     for finding in findings:
         key = (finding.kind,
@@ -132,8 +132,7 @@ def main(argv=None):
             [sys.executable, "-m", "memcheck._child", ns.framework, *ns.args],
             xml_file, ns.valgrind_opt)
         env = dict(os.environ)
-        env[CONFIG_ENV] = json.dumps({"warmup": ns.warmup,
-                                      "shard": ns.shard})
+        env[CONFIG_ENV] = json.dumps({"shard": ns.shard})
         start = time.monotonic()
         try:
             proc = subprocess.run(cmd, env=env)
@@ -155,6 +154,14 @@ def judge(ns, log, returncode, elapsed):
         status, message, details = verdict(
             test, log.tests[test], log.findings_of(test), ns.known)
         verdicts.append((test, status, message, details))
+    for tests, findings in log.first_use:
+        group = f"(first use, in {tests[0]} ... {tests[-1]})"
+        known = is_known(ns.known, None, findings)
+        verdicts.append((group, "known" if known else "failed",
+                         "Memcheck: " + leak_summary(findings)
+                         + f" on first use by one of {len(tests)} tests "
+                         "(a second run of each did not leak)",
+                         format_findings(findings)))
     outside = log.outside_tests()
     if outside:
         known = is_known(ns.known, None, outside)

@@ -15,28 +15,31 @@ CONFIG_ENV = "_PYTHON_MEMCHECK_CHILD"
 def run_unittest(argv, checker, shard):
     import unittest
 
-    def checked(test, run):
-        def run_checked(result=None):
-            def run_once(checked):
-                if not checked:
-                    return run(unittest.TestResult())
-                before = _counts(result)
-                run(result)
-                return _outcome(before, _counts(result))
-            checker.run_test(test.id(), run_once)
-        return run_checked
-
     class CheckedProgram(unittest.TestProgram):
         def runTests(self):
             tests = [t for i, t in enumerate(_flatten(self.test))
                      if in_shard(i, shard)]
-            for test in tests:
+            for test, next_test in zip(tests, tests[1:] + [None]):
                 # TestCase.__call__ calls self.run: the instance attribute
                 # wraps it, and the suite still sees the test's own class
                 # (class and module fixtures work as usual).
-                test.run = checked(test, test.run)
+                test.run = checked(test, test.run, next_test)
             self.test = unittest.TestSuite(tests)
             super().runTests()
+
+    def checked(test, run, next_test):
+        def run_checked(result=None):
+            checker.begin(test.id())
+            before = _counts(result)
+            run(result)
+            checker.end(test.id(), _outcome(before, _counts(result)),
+                        lambda: run(unittest.TestResult()))
+            # The suite tears the class's fixtures down after its last
+            # test: search before that, so that re-runs find them up.
+            if (next_test is None or type(next_test) is not type(test)
+                    or checker.search_due()):
+                checker.end_group()
+        return run_checked
 
     CheckedProgram(module=None, argv=["python -m unittest", *argv])
 
@@ -76,7 +79,7 @@ def main():
     config = json.loads(os.environ.pop(CONFIG_ENV))
     framework, argv = sys.argv[1], sys.argv[2:]
     shard = tuple(config["shard"]) if config["shard"] else None
-    checker = Checker(warmup=config["warmup"])
+    checker = Checker()
     checker.start_session()
     status = 0
     try:

@@ -1,17 +1,38 @@
 """The per-test protocol, inside the process that runs under Memcheck.
 
-For each test: a warm-up run, a leak search that absorbs what it left, then
-the checked run and a second leak search.  Markers written into the Valgrind
-log (JSON after memcheck.MARKER) delimit each run, so that the driver can
-tell which test each Memcheck report belongs to; the end marker also carries
-the counts measured in the process.
+Each test runs once.  Errors (invalid reads, uses of uninitialised values)
+are reported by Memcheck as they happen, so markers around each test are
+enough to blame them.  Leaks need a leak search, which walks the whole heap
+(a few tenths of a second under Memcheck for an interpreter with a test
+framework loaded, and it grows with the heap): searching after every test
+would cost more than the tests.  So tests run in groups:
+
+- a search ends a group when the time since the previous search is at
+  least SEARCH_SPACING times what that search took (the searches then cost
+  about 1/(SEARCH_SPACING + 1) of the run), or when the framework says
+  that the tests' shared fixtures are about to go (end of a class);
+- a group whose search found nothing new is clean: each of its tests
+  passes, at the price of one search;
+- a group whose search found leaks is narrowed: each of its tests runs
+  again, followed by a search of its own.  A test whose second run leaks
+  leaks on every run: the leak is its own.  Leaks that no second run
+  repeats happened on first use only (a cache filled once, an object
+  created once and lost): they are reported as first-use leaks of the
+  group.
+
+Markers written into the Valgrind log (JSON after memcheck.MARKER) delimit
+the tests and the searches; memcheck.report reads them back.
 """
 
 import json
+import time
 
 import _valgrind
 
 from . import MARKER
+
+# A search follows at least SEARCH_SPACING times its own cost of tests.
+SEARCH_SPACING = 19
 
 
 def mark(event, **fields):
@@ -19,32 +40,73 @@ def mark(event, **fields):
 
 
 class Checker:
-    def __init__(self, warmup=True):
-        self.warmup = warmup
+    def __init__(self, spacing=SEARCH_SPACING, progress=None):
+        self.spacing = spacing
+        self.progress = progress
+        self.group = []             # (test id, rerun) since the last search
+        self.search_cost = 0.0      # seconds the last search took
+        self.last_search = 0.0      # when it ended
+        self.searches = 0
+        self.search_time = 0.0
 
     def start_session(self):
-        _valgrind.leak_check()
+        self._search(initial=True)
         mark("session-start", tool=_valgrind.tool(), mode=_valgrind.mode())
 
     def end_session(self):
-        mark("session-end")
+        self.end_group()
+        mark("session-end", searches=self.searches,
+             search_seconds=round(self.search_time, 3))
 
-    def run_test(self, test_id, run):
-        """RUN(checked) runs the test once and returns its outcome
-        ('passed', 'failed', 'error', 'skipped', ...); CHECKED is False for
-        the warm-up run, whose outcome is not reported."""
-        errors = 0
-        if self.warmup:
-            mark("begin", test=test_id, phase="warmup")
-            before = _valgrind.count_errors()
-            run(False)
-            errors += _valgrind.count_errors() - before
-            _valgrind.leak_check()
-        mark("begin", test=test_id, phase="run")
-        before = _valgrind.count_errors()
-        outcome = run(True)
-        errors += _valgrind.count_errors() - before
-        leaks = _valgrind.leak_check()
-        mark("end", test=test_id, outcome=outcome, errors=errors,
-             leaked=leaks.leaked, leaked_blocks=leaks.leaked_blocks)
-        return outcome
+    def begin(self, test_id):
+        mark("begin", test=test_id)
+        self._errors_before = _valgrind.count_errors()
+
+    def end(self, test_id, outcome, rerun):
+        """TEST_ID ended with OUTCOME ('passed', 'failed', 'error',
+        'skipped', ...).  RERUN() runs it again without reporting, for a
+        group that must be narrowed down; None if it cannot."""
+        mark("end", test=test_id, outcome=outcome,
+             errors=_valgrind.count_errors() - self._errors_before)
+        self.group.append((test_id, rerun))
+        if self.progress is not None:
+            self.progress.test_done(test_id, outcome)
+
+    def search_due(self):
+        return (time.monotonic() - self.last_search
+                >= self.spacing * self.search_cost)
+
+    def end_group(self):
+        """Search for leaks now, and narrow the group down if it leaked."""
+        if not self.group:
+            return
+        group, self.group = self.group, []
+        mark("search", tests=[test_id for test_id, _ in group])
+        leaked = self._search()
+        if not leaked:
+            return
+        for test_id, rerun in group:
+            if rerun is None:
+                continue        # cannot run again: the group's leak stays
+            mark("rerun", test=test_id)
+            try:
+                rerun()
+            except Exception:
+                pass            # its outcome does not matter, its leaks do
+            mark("search", tests=[test_id], rerun=True)
+            self._search()
+
+    def _search(self, initial=False):
+        start = time.monotonic()
+        counts = _valgrind.leak_check()
+        self.last_search = time.monotonic()
+        self.search_cost = self.last_search - start
+        if not initial:
+            self.searches += 1
+            self.search_time += self.search_cost
+        mark("searched", leaked=counts.leaked, possible=counts.possible,
+             seconds=round(self.search_cost, 3))
+        # Blocks reached only by interior pointers ("possibly lost") are
+        # normal while the interpreter runs: a PyObject * points past the
+        # GC header.  Only definite and indirect losses are leaks here.
+        return counts.leaked > 0

@@ -1,13 +1,26 @@
-"""pytest plugin of "python -m memcheck pytest": each test item runs through
-the per-test checker (warm-up run, then checked run and leak search)."""
+"""pytest plugin of "python -m memcheck pytest".
+
+Each test runs once, through pytest's own protocol: fixtures of every scope
+are set up and torn down as without the plugin.  The plugin only wraps the
+protocol (markers before and after, a leak search when one is due) and
+reads the outcome from the reports.
+
+Narrowing a leaking group down re-runs its tests (memcheck.checker).  A
+re-run goes through pytest's re-run entry point, runtestprotocol() with
+log=False (as pytest-rerunfailures does): no report, the test's own
+function fixtures, and its class and module fixtures set up again only if
+they were already gone.  Fixtures that the next test needs stay up: the
+session's are never set up twice.
+"""
 
 import pytest
-from _pytest.runner import runtestprotocol
 
 from . import in_shard
 
 _checker = None
 _shard = None
+_reports = {}           # node id -> its reports, while it runs
+_rerun_next = None      # (session, the test that comes after the re-runs)
 
 
 def configure(checker, shard):
@@ -25,23 +38,41 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=deselected)
 
 
-@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report):
+    _reports.setdefault(report.nodeid, []).append(report)
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     if _checker is None:
-        return None
-    ihook = item.ihook
-    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        yield
+        return
+    if nextitem is None:
+        # After the last test pytest tears down the session's fixtures:
+        # search before it, so that re-runs of the group find them up.
+        _end_group(item.session, item)
+    _checker.begin(item.nodeid)
+    yield
+    _checker.end(item.nodeid, _outcome(_reports.pop(item.nodeid, [])),
+                 None if nextitem is None else lambda: _rerun(item))
+    if nextitem is None or _checker.search_due():
+        _end_group(item.session, nextitem)
 
-    def run(checked):
-        # The warm-up run reports nothing and tears every fixture down, so
-        # that the checked run starts from the same state as without it.
-        reports = runtestprotocol(item, log=checked,
-                                  nextitem=nextitem if checked else None)
-        return _outcome(reports)
 
-    _checker.run_test(item.nodeid, run)
-    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-    return True
+def _end_group(session, nextitem):
+    global _rerun_next
+    _rerun_next = (session, nextitem)
+    _checker.end_group()
+
+
+def _rerun(item):
+    from _pytest.runner import runtestprotocol
+    session, nextitem = _rerun_next
+    # Tear down what ITEM does not share with the test that ran last (a
+    # class or module of its own), then run it, then tear down what
+    # NEXTITEM does not need: its normal setup finds what it expects.
+    session._setupstate.teardown_exact(item)
+    runtestprotocol(item, log=False, nextitem=nextitem)
 
 
 def _outcome(reports):

@@ -1,12 +1,15 @@
 """Valgrind's XML output read into findings, each placed in its test.
 
 Memcheck writes its reports and the process's markers (client messages) into
-one XML file, in the order they happen.  A report between a test's "begin"
-marker and the next marker belongs to that test; the leak records of the
-search that ends a checked run belong to it too.  Reports after
-"session-end" come from Memcheck's own search when the process exits: a
-leak record seen there whose allocation stack was already reported for a
-test is that test's leak again, any other is a finding of its own.
+one XML file, in the order they happen (memcheck.checker writes the markers).
+An error between a test's "begin" and "end" markers, or during its re-run,
+belongs to that test.  The leak records of a search belong to the group of
+tests the search ended; when the group was narrowed, a record whose stack a
+test's re-run leaked again is that test's, and any other record is a leak of
+first use in the group (of the test itself when the group is one test).
+Reports after "session-end" come from Memcheck's own search when the
+process exits: a leak record seen there whose allocation stack a search
+already reported is that leak again, any other is a finding of its own.
 """
 
 import json
@@ -35,6 +38,13 @@ _ALLOCATOR_FRAMES = (
     "_PyType_AllocNoTrack", "PyType_GenericAlloc",
 )
 _ALLOCATOR_FILES = ("obmalloc",)
+
+# Frames of the interpreter's machinery for calling a function.
+_CALL_MACHINERY = (
+    "_PyEval_", "cfunction_", "method_vectorcall", "_PyObject_Vectorcall",
+    "PyObject_Vectorcall", "_PyObject_MakeTpCall", "_PyObject_Call",
+    "PyObject_Call",
+)
 
 
 class Frame:
@@ -75,7 +85,7 @@ class Finding:
         self.frames = ([Frame(f) for f in stack.iter("frame")]
                        if stack is not None else [])
         self.test = None        # the test it belongs to, when known
-        self.phase = None       # "warmup", "run", "exit" or None
+        self.phase = None       # "run", "rerun", "first-use", "exit"
 
     def __repr__(self):
         return "<%s %s in %s>" % (self.kind, self.what, " < ".join(
@@ -110,6 +120,22 @@ class Finding:
     def stack_key(self):
         return tuple((f.fn, f.file, f.line) for f in self.frames)
 
+    @property
+    def site_key(self):
+        """Where the leak is made: the stack up to the first frame of an
+        extension module, or for a leak of the interpreter's own up to its
+        call machinery.  A test and its re-run leak at the same site, but
+        the frames above differ (the adaptive interpreter specialises a
+        call once it has run)."""
+        key = [(f.fn, f.file, f.line) for f in self.frames]
+        for i, f in enumerate(self.frames):
+            if not f.is_interpreter:
+                return tuple(key[:i + 1])
+        for i, f in enumerate(self.frames):
+            if f.fn.startswith(_CALL_MACHINERY):
+                return tuple(key[:i])
+        return tuple(key)
+
     def caller_frames(self, count=5, limit=15):
         """The frames worth showing: from the first frame past the
         allocator, COUNT of them, or more, up to LIMIT, to reach the first
@@ -140,7 +166,9 @@ class Log:
         self.findings = []      # every report, with .test and .phase set
         self.tests = {}         # test id -> end-marker fields (or {})
         self.order = []         # test ids in the order they began
+        self.first_use = []     # (tests of a group, its first-use leaks)
         self.finished = False   # the session-end marker was seen
+        self.session = {}       # the session-end marker's fields
         self.complete = True    # the XML file was closed properly
         self.suppressions = {}  # suppression name -> times used
         try:
@@ -153,24 +181,30 @@ class Log:
 
     def _read(self, root):
         test = phase = None
-        reported_stacks = set()
+        search = None           # the records of the search under way
+        searches = []           # (tests, rerun, records) in order
         for node in root:
             if node.tag == "clientmsg":
                 event = _marker(node.findtext("text") or "")
                 if event is None:
                     continue
                 kind = event["event"]
-                if kind == "begin":
-                    test, phase = event["test"], event["phase"]
+                test, phase, search = None, None, None
+                if kind in ("begin", "rerun"):
+                    test = event["test"]
+                    phase = "run" if kind == "begin" else "rerun"
                     if test not in self.tests:
                         self.tests[test] = {}
                         self.order.append(test)
                 elif kind == "end":
                     self.tests[event["test"]] = event
-                    test = phase = None
+                elif kind == "search":
+                    search = (event["tests"], event.get("rerun", False), [])
+                    searches.append(search)
                 elif kind == "session-end":
                     self.finished = True
-                    test, phase = None, "exit"
+                    self.session = event
+                    phase = "exit"
             elif node.tag == "suppcounts":
                 # Not written with -q.
                 for pair in node.iter("pair"):
@@ -178,16 +212,45 @@ class Log:
                         pair.findtext("count"))
             elif node.tag == "error":
                 finding = Finding(node)
-                if finding.is_leak and test is not None:
-                    reported_stacks.add(finding.stack_key)
-                    if phase == "warmup":
-                        # Absorbed by the search after the warm-up run: the
-                        # checked run shows whether the test leaks.
-                        continue
-                elif finding.is_leak and finding.stack_key in reported_stacks:
-                    continue            # a test's leak, found again at exit
+                if finding.is_leak and search is not None:
+                    search[2].append(finding)
+                    continue
                 finding.test, finding.phase = test, phase
                 self.findings.append(finding)
+        self._place_search_leaks(searches)
+
+    def _place_search_leaks(self, searches):
+        seen = set()
+        for i, (tests, rerun, records) in enumerate(searches):
+            seen.update(r.stack_key for r in records)
+            if rerun or not records:
+                continue
+            # The re-runs that narrowed this group follow its search.
+            again = {}
+            for later_tests, later_rerun, later in searches[i + 1:]:
+                if not later_rerun:
+                    break
+                for record in later:
+                    again.setdefault(record.site_key, later_tests[0])
+            first_use = []
+            for record in records:
+                owner = again.get(record.site_key)
+                if owner is not None:
+                    self._add(record, owner, "run")
+                elif len(tests) == 1:
+                    self._add(record, tests[0], "first-use")
+                else:
+                    first_use.append(record)
+            if first_use:
+                self.first_use.append((tests, first_use))
+        # Memcheck's search at exit repeats what a search reported.
+        self.findings = [f for f in self.findings
+                         if not (f.is_leak and f.phase == "exit"
+                                 and f.stack_key in seen)]
+
+    def _add(self, finding, test, phase):
+        finding.test, finding.phase = test, phase
+        self.findings.append(finding)
 
     def findings_of(self, test):
         return [f for f in self.findings if f.test == test]
