@@ -17,6 +17,7 @@ from . import parse_shard
 from . import junit
 from ._child import CONFIG_ENV
 from .command import verdict_command
+from .progress import Progress
 from .report import Log, leak_summary
 
 
@@ -39,6 +40,10 @@ def parse_args(argv):
     parser.add_argument("--known-file", metavar="FILE",
                         help="known-issue patterns, one a line "
                              "(# comments)")
+    parser.add_argument("-j", "--jobs", metavar="N", type=_jobs, default=1,
+                        help="run the tests in N processes under Memcheck "
+                             "(0: one a CPU); the tests of a class "
+                             "(unittest) or of a file (pytest) stay in one")
     parser.add_argument("--shard", metavar="K/N", type=_shard,
                         help="run only the K-th of N slices of the tests "
                              "(round-robin in collection order)")
@@ -48,7 +53,8 @@ def parse_args(argv):
                              "--valgrind-opt=--track-origins=yes "
                              "(repeatable; PYTHONMEMCHECKOPTS too)")
     parser.add_argument("--xml-file", metavar="FILE",
-                        help="keep Memcheck's XML output in FILE")
+                        help="keep Memcheck's XML output in FILE (with "
+                             "-jN: FILE-1 ... FILE-N, before the suffix)")
     parser.add_argument("framework", choices=("unittest", "pytest"))
     parser.add_argument("args", nargs=argparse.REMAINDER,
                         help="arguments of the framework's command line")
@@ -58,6 +64,17 @@ def parse_args(argv):
             ns.known += [line.strip() for line in f
                          if line.strip() and not line.startswith("#")]
     return ns
+
+
+def _jobs(text):
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = -1
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"-j needs a number >= 0, got "
+                                         f"{text!r}")
+    return jobs or os.cpu_count() or 1
 
 
 def _shard(text):
@@ -127,28 +144,82 @@ def main(argv=None):
               f"with configure --with-valgrind", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="memcheck-") as tmp:
-        xml_file = ns.xml_file or os.path.join(tmp, "memcheck.xml")
-        cmd = verdict_command(
-            [sys.executable, "-m", "memcheck._child", ns.framework, *ns.args],
-            xml_file, ns.valgrind_opt)
-        env = dict(os.environ)
-        env[CONFIG_ENV] = json.dumps({"shard": ns.shard})
         start = time.monotonic()
         try:
-            proc = subprocess.run(cmd, env=env)
+            jobs = [Job(ns, k, tmp) for k in range(1, ns.jobs + 1)]
         except FileNotFoundError:
             print("memcheck: valgrind is not installed", file=sys.stderr)
             return 2
+        progress = Progress([job.progress_file for job in jobs])
+        while any(job.proc.poll() is None for job in jobs):
+            progress.update()
+            time.sleep(1)
+        progress.finish()
         elapsed = time.monotonic() - start
-        if not os.path.exists(xml_file):
-            print("memcheck: Valgrind wrote no report; see above",
-                  file=sys.stderr)
-            return 2
-        log = Log(xml_file)
-    return judge(ns, log, proc.returncode, elapsed)
+        logs = []
+        for job in jobs:
+            job.print_output(len(jobs))
+            if not os.path.exists(job.xml_file):
+                print("memcheck: Valgrind wrote no report; see above",
+                      file=sys.stderr)
+                return 2
+            logs.append((Log(job.xml_file), job.proc.returncode))
+    return judge(ns, logs, elapsed)
 
 
-def judge(ns, log, returncode, elapsed):
+class Job:
+    """One process under Memcheck, running the K-th share of the tests."""
+
+    def __init__(self, ns, k, tmp):
+        self.k = k
+        self.xml_file = os.path.join(tmp, f"memcheck-{k}.xml")
+        if ns.xml_file:
+            base, ext = os.path.splitext(ns.xml_file)
+            self.xml_file = (ns.xml_file if ns.jobs == 1
+                             else f"{base}-{k}{ext}")
+        self.progress_file = os.path.join(tmp, f"progress-{k}.jsonl")
+        self.output_file = os.path.join(tmp, f"output-{k}.txt")
+        cmd = verdict_command(
+            [sys.executable, "-m", "memcheck._child", ns.framework, *ns.args],
+            self.xml_file, ns.valgrind_opt)
+        env = dict(os.environ)
+        env[CONFIG_ENV] = json.dumps({
+            "shard": ns.shard,
+            "job": [k, ns.jobs] if ns.jobs > 1 else None,
+            "progress": self.progress_file,
+        })
+        with open(self.output_file, "wb") as output:
+            self.proc = subprocess.Popen(cmd, env=env, stdout=output,
+                                         stderr=subprocess.STDOUT)
+
+    def print_output(self, count):
+        """The test runner's own output (and Valgrind's messages)."""
+        if count > 1:
+            print(f"\n== process {self.k} of {count} ==")
+        with open(self.output_file, encoding="utf-8",
+                  errors="replace") as f:
+            sys.stdout.write(f.read())
+        sys.stdout.flush()
+
+
+def judge(ns, logs, elapsed):
+    """Verdicts of the (Log, exit status) of every process, merged."""
+    verdicts = []
+    for log, returncode in logs:
+        verdicts += log_verdicts(ns, log, returncode)
+    print_report(verdicts)
+    searches = sum(log.session.get("searches", 0) for log, _ in logs)
+    seconds = sum(log.session.get("search_seconds", 0) for log, _ in logs)
+    print(f"memcheck: {searches} leak searches took {seconds:.1f} s of "
+          f"{elapsed * len(logs):.1f} s of process time "
+          f"({len(logs)} process{'es' if len(logs) > 1 else ''})")
+    if ns.junit_xml:
+        junit.write(ns.junit_xml, "memcheck", verdicts, elapsed)
+    failing = [v for v in verdicts if v[1] in ("failed", "error")]
+    return 1 if failing else 0
+
+
+def log_verdicts(ns, log, returncode):
     verdicts = []
     for test in log.order:
         status, message, details = verdict(
@@ -177,11 +248,7 @@ def judge(ns, log, returncode, elapsed):
         verdicts.append(("(session)", "error",
                          f"the process under Memcheck ended early "
                          f"(exit status {returncode})", ""))
-    print_report(verdicts)
-    if ns.junit_xml:
-        junit.write(ns.junit_xml, "memcheck", verdicts, elapsed)
-    failing = [v for v in verdicts if v[1] in ("failed", "error")]
-    return 1 if failing else 0
+    return verdicts
 
 
 def print_report(verdicts):

@@ -6,19 +6,22 @@ import json
 import os
 import sys
 
-from . import in_shard
+from . import select
 from .checker import Checker
 
 CONFIG_ENV = "_PYTHON_MEMCHECK_CHILD"
 
 
-def run_unittest(argv, checker, shard):
+def run_unittest(argv, checker, shard, job):
     import unittest
 
     class CheckedProgram(unittest.TestProgram):
         def runTests(self):
-            tests = [t for i, t in enumerate(_flatten(self.test))
-                     if in_shard(i, shard)]
+            tests = list(_flatten(self.test))
+            units = [f"{type(t).__module__}.{type(t).__qualname__}"
+                     for t in tests]
+            tests = [tests[i] for i in select(units, shard, job)]
+            checker.start_tests(len(tests))
             for test, next_test in zip(tests, tests[1:] + [None]):
                 # TestCase.__call__ calls self.run: the instance attribute
                 # wraps it, and the suite still sees the test's own class
@@ -68,10 +71,10 @@ def _outcome(before, after):
     return "passed"
 
 
-def run_pytest(argv, checker, shard):
+def run_pytest(argv, checker, shard, job):
     import pytest
     from . import pytest_plugin
-    pytest_plugin.configure(checker, shard)
+    pytest_plugin.configure(checker, shard, job)
     return pytest.main(argv, plugins=[pytest_plugin])
 
 
@@ -79,14 +82,15 @@ def main():
     config = json.loads(os.environ.pop(CONFIG_ENV))
     framework, argv = sys.argv[1], sys.argv[2:]
     shard = tuple(config["shard"]) if config["shard"] else None
-    checker = Checker()
+    job = tuple(config["job"]) if config["job"] else None
+    checker = Checker(progress_file=config["progress"])
     checker.start_session()
     status = 0
     try:
         if framework == "unittest":
-            run_unittest(argv, checker, shard)
+            run_unittest(argv, checker, shard, job)
         else:
-            status = run_pytest(argv, checker, shard)
+            status = run_pytest(argv, checker, shard, job)
     except SystemExit as exc:
         status = exc.code
     finally:

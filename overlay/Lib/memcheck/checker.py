@@ -40,9 +40,9 @@ def mark(event, **fields):
 
 
 class Checker:
-    def __init__(self, spacing=SEARCH_SPACING, progress=None):
+    def __init__(self, spacing=SEARCH_SPACING, progress_file=None):
         self.spacing = spacing
-        self.progress = progress
+        self.progress_file = progress_file
         self.group = []             # (test id, rerun) since the last search
         self.search_cost = 0.0      # seconds the last search took
         self.last_search = 0.0      # when it ended
@@ -58,6 +58,16 @@ class Checker:
         mark("session-end", searches=self.searches,
              search_seconds=round(self.search_time, 3))
 
+    def start_tests(self, count):
+        """COUNT tests are about to run."""
+        self._progress(total=count)
+
+    def _progress(self, **fields):
+        # One JSON line an event, read by the driver to show progress.
+        if self.progress_file:
+            with open(self.progress_file, "a", encoding="utf-8") as f:
+                f.write(json.dumps(fields) + "\n")
+
     def begin(self, test_id):
         mark("begin", test=test_id)
         self._errors_before = _valgrind.count_errors()
@@ -66,11 +76,10 @@ class Checker:
         """TEST_ID ended with OUTCOME ('passed', 'failed', 'error',
         'skipped', ...).  RERUN() runs it again without reporting, for a
         group that must be narrowed down; None if it cannot."""
-        mark("end", test=test_id, outcome=outcome,
-             errors=_valgrind.count_errors() - self._errors_before)
+        errors = _valgrind.count_errors() - self._errors_before
+        mark("end", test=test_id, outcome=outcome, errors=errors)
         self.group.append((test_id, rerun))
-        if self.progress is not None:
-            self.progress.test_done(test_id, outcome)
+        self._progress(test=test_id, outcome=outcome, errors=errors)
 
     def search_due(self):
         return (time.monotonic() - self.last_search
@@ -85,6 +94,7 @@ class Checker:
         leaked = self._search()
         if not leaked:
             return
+        self._progress(leaked=leaked)
         for test_id, rerun in group:
             if rerun is None:
                 continue        # cannot run again: the group's leak stays
@@ -109,4 +119,4 @@ class Checker:
         # Blocks reached only by interior pointers ("possibly lost") are
         # normal while the interpreter runs: a PyObject * points past the
         # GC header.  Only definite and indirect losses are leaks here.
-        return counts.leaked > 0
+        return max(counts.leaked, 0)

@@ -15,27 +15,31 @@ session's are never set up twice.
 
 import pytest
 
-from . import in_shard
+from . import select
 
 _checker = None
 _shard = None
+_job = None
 _reports = {}           # node id -> its reports, while it runs
 _rerun_next = None      # (session, the test that comes after the re-runs)
 
 
-def configure(checker, shard):
-    global _checker, _shard
-    _checker, _shard = checker, shard
+def configure(checker, shard, job):
+    global _checker, _shard, _job
+    _checker, _shard, _job = checker, shard, job
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    if _shard is None:
+    if _checker is None:
         return
-    kept = [item for i, item in enumerate(items) if in_shard(i, _shard)]
-    deselected = [item for item in items if item not in kept]
+    units = [item.nodeid.split("::")[0] for item in items]
+    kept = [items[i] for i in select(units, _shard, _job)]
+    deselected = [item for item in items if item not in set(kept)]
     items[:] = kept
     if deselected:
         config.hook.pytest_deselected(items=deselected)
+    _checker.start_tests(len(kept))
 
 
 def pytest_runtest_logreport(report):
