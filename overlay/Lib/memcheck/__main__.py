@@ -42,8 +42,9 @@ def parse_args(argv):
                              "(# comments)")
     parser.add_argument("-j", "--jobs", metavar="N", type=_jobs, default=1,
                         help="run the tests in N processes under Memcheck "
-                             "(0: one a CPU); the tests of a class "
-                             "(unittest) or of a file (pytest) stay in one")
+                             "(0: one a CPU); the tests of a class, and "
+                             "pytest's test functions of a file, stay in "
+                             "one")
     parser.add_argument("--shard", metavar="K/N", type=_shard,
                         help="run only the K-th of N slices of the tests "
                              "(round-robin in collection order)")

@@ -13,12 +13,12 @@ would cost more than the tests.  So tests run in groups:
   that the tests' shared fixtures are about to go (end of a class);
 - a group whose search found nothing new is clean: each of its tests
   passes, at the price of one search;
-- a group whose search found leaks is narrowed: each of its tests runs
-  again, followed by a search of its own.  A test whose second run leaks
-  leaks on every run: the leak is its own.  Leaks that no second run
-  repeats happened on first use only (a cache filled once, an object
-  created once and lost): they are reported as first-use leaks of the
-  group.
+- a group whose search found leaks is narrowed down: its tests run again,
+  then a search; if that leaks too, halves of it run again, each followed
+  by a search, down to single tests.  A test whose second run leaks leaks
+  on every run: the leak is its own.  Leaks that no second run repeats
+  happened on first use only (a cache filled once, an object created once
+  and lost): they are reported as first-use leaks of the group.
 
 Markers written into the Valgrind log (JSON after memcheck.MARKER) delimit
 the tests and the searches; memcheck.report reads them back.
@@ -95,16 +95,42 @@ class Checker:
         if not leaked:
             return
         self._progress(leaked=leaked)
-        for test_id, rerun in group:
-            if rerun is None:
-                continue        # cannot run again: the group's leak stays
+        group = [(test_id, rerun) for test_id, rerun in group
+                 if rerun is not None]
+        # Run them all again: if nothing leaks, the leak was of first use,
+        # found at the price of one search.
+        if group and self._rerun(group):
+            self._bisect(group)
+
+    def _bisect(self, tests):
+        """TESTS leaked when run again: find each test that does.  A search
+        costs more than a small test under Memcheck, so halves are re-run
+        whole: about 2 log2(N) searches for one leaking test in N."""
+        if len(tests) == 1:
+            return              # its own search confirmed it
+        half = len(tests) // 2
+        first, second = tests[:half], tests[half:]
+        first_leaked = self._rerun(first)
+        if first_leaked:
+            self._bisect(first)
+        if first_leaked and not self._rerun(second):
+            return
+        if len(second) == 1 and not first_leaked:
+            # The leak is in SECOND, but its test needs a search of its own.
+            if not self._rerun(second):
+                return
+        self._bisect(second)
+
+    def _rerun(self, tests):
+        """Run TESTS again, then search: did they leak?"""
+        for test_id, rerun in tests:
             mark("rerun", test=test_id)
             try:
                 rerun()
             except Exception:
                 pass            # its outcome does not matter, its leaks do
-            mark("search", tests=[test_id], rerun=True)
-            self._search()
+        mark("search", tests=[test_id for test_id, _ in tests], rerun=True)
+        return self._search()
 
     def _search(self, initial=False):
         start = time.monotonic()

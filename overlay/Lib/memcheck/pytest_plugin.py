@@ -33,7 +33,9 @@ def configure(checker, shard, job):
 def pytest_collection_modifyitems(config, items):
     if _checker is None:
         return
-    units = [item.nodeid.split("::")[0] for item in items]
+    # As pytest-xdist's loadscope: a class's tests together, and a file's
+    # test functions.
+    units = [item.parent.nodeid for item in items]
     kept = [items[i] for i in select(units, _shard, _job)]
     deselected = [item for item in items if item not in set(kept)]
     items[:] = kept

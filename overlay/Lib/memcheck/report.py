@@ -4,9 +4,11 @@ Memcheck writes its reports and the process's markers (client messages) into
 one XML file, in the order they happen (memcheck.checker writes the markers).
 An error between a test's "begin" and "end" markers, or during its re-run,
 belongs to that test.  The leak records of a search belong to the group of
-tests the search ended; when the group was narrowed, a record whose stack a
-test's re-run leaked again is that test's, and any other record is a leak of
-first use in the group (of the test itself when the group is one test).
+tests the search ended.  When the group was narrowed down, the records of a
+test's own re-run are that test's leaks (what one run of it leaks), and a
+record of the group's search at a site that no re-run leaked again is a
+leak of first use in the group (of the test itself when the group is one
+test).
 Reports after "session-end" come from Memcheck's own search when the
 process exits: a leak record seen there whose allocation stack a search
 already reported is that leak again, any other is a finding of its own.
@@ -225,20 +227,28 @@ class Log:
             seen.update(r.stack_key for r in records)
             if rerun or not records:
                 continue
-            # The re-runs that narrowed this group follow its search.
-            again = {}
+            # The re-runs that narrowed this group follow its search.  A
+            # test's own re-run shows what one run of it leaks.
+            again = set()
+            rerun_alone = set()
             for later_tests, later_rerun, later in searches[i + 1:]:
                 if not later_rerun:
                     break
+                if len(later_tests) != 1:
+                    continue    # halves of the group, on the way down
+                rerun_alone.add(later_tests[0])
                 for record in later:
-                    again.setdefault(record.site_key, later_tests[0])
+                    again.add(record.site_key)
+                    self._add(record, later_tests[0], "run")
             first_use = []
             for record in records:
-                owner = again.get(record.site_key)
-                if owner is not None:
-                    self._add(record, owner, "run")
-                elif len(tests) == 1:
-                    self._add(record, tests[0], "first-use")
+                if record.site_key in again:
+                    continue    # shown by the re-run of its test
+                if len(tests) == 1:
+                    # Not run again (pytest's last test): its leak, unless
+                    # its re-run found it of first use.
+                    self._add(record, tests[0], "first-use"
+                              if tests[0] in rerun_alone else "run")
                 else:
                     first_use.append(record)
             if first_use:
