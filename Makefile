@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc)
 BUILD := build
 PYTHON := $(BUILD)/python
 
-.PHONY: all build deps install worktree export check bench bench-memcheck bench-valgrindtest demo clean distclean
+.PHONY: all build deps install worktree export check bench bench-verdicts bench-memcheck bench-valgrindtest demo clean distclean
 
 all: build
 
@@ -39,6 +39,11 @@ check: deps build
 # Benchmarks against builds of the same tarball without the series (README).
 bench: build
 	@$(PYTHON) tools/bench.py
+
+# What a verdict per test costs: python -m memcheck against the plain
+# leak-gating run of the same suites (README).
+bench-verdicts: build
+	@$(PYTHON) tools/bench_verdicts.py
 
 # Memcheck noise, detection and wall time against upstream (README).
 bench-memcheck: build

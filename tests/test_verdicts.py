@@ -199,6 +199,31 @@ class ExtensionSuiteTests(unittest.TestCase):
                          proc.stdout + proc.stderr)
         self.assertEqual(proc.returncode, 1)
 
+    def test_jobs_merge_verdicts(self):
+        # Three classes in two processes: one report, one JUnit file.
+        shutil.copy(os.path.join(support.TOP, "tests", "scopes",
+                                 "test_unittest_scopes.py"), self.tmp)
+        proc = self.memcheck("-j2", "unittest", "test_wordstats",
+                             "test_unittest_scopes",
+                             env={"SCOPE_LOG": os.path.join(self.tmp, "log")})
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertIn("== process 2 of 2 ==", proc.stdout)
+        self.assertIn("memcheck: 4 passed, 3 failed", proc.stdout)
+        self.assertIn("memcheck: 7/7 tests, 3 with findings", proc.stderr)
+        cases = list(ET.parse(self.junit).getroot().iter("testcase"))
+        self.assertEqual(len(cases), 7)
+        failing = {case.get("classname") + "." + case.get("name")
+                   for case in cases if case.find("failure") is not None}
+        self.assertEqual(failing, {
+            "test_wordstats.WordStatsTest.test_split",
+            "test_wordstats.WordStatsTest.test_longest",
+            "test_unittest_scopes.First.test_leak"})
+
+    def test_bad_jobs(self):
+        proc = self.memcheck("-j", "-1", "unittest", "test_wordstats")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("-j needs a number >= 0", proc.stderr)
+
     def test_bad_shard(self):
         proc = self.memcheck("--shard", "4/3", "unittest", "test_wordstats")
         self.assertEqual(proc.returncode, 2)
@@ -279,15 +304,24 @@ class RegrtestTests(unittest.TestCase):
         self.assertIn("in test_vg_leaky.T.test_bad_read:\n"
                       "    InvalidRead: Invalid read of size 1\n"
                       "      at longest (wordstats.c:", out)
-        self.assertIn("by split (wordstats.c:", out)
+        # The leak is blamed on the test case that made it.
+        self.assertRegex(out, r"in test_vg_leaky\.T\.test_leak:\n"
+                              r"    Leak_DefinitelyLost: [^\n]*\n"
+                              r"(      (at|by) [^\n]*\n)*      by split "
+                              r"\(wordstats\.c:")
         self.assertIn("Memcheck: 2 test files checked, 1 with errors, "
                       "1 leaking", out)
         self.assertRegex(out, r"1 test failed:\s+test_vg_leaky")
-        suites = {s.get("name"): s for s in
-                  ET.parse(self.junit).getroot().iter("testsuite")}
-        memcheck = suites["memcheck.test_vg_leaky"]
-        self.assertEqual(memcheck.get("failures"), "1")
-        self.assertNotIn("memcheck.test_vg_clean", suites)
+        # In the JUnit XML, the failing test cases are marked.
+        cases = junit_cases(self.junit)
+        self.assertEqual(cases["test_vg_leaky.T.test_clean"][0], "passed")
+        status, message = cases["test_vg_leaky.T.test_leak"]
+        self.assertEqual(status, "failure")
+        self.assertIn("56 bytes definitely lost", message)
+        status, message = cases["test_vg_leaky.T.test_bad_read"]
+        self.assertEqual(status, "failure")
+        self.assertIn("InvalidRead", message)
+        self.assertEqual(cases["test_vg_clean.T.test_count"][0], "passed")
 
     def test_clean_files_pass_without_j(self):
         # Without -j, each file still gets a worker under Memcheck.

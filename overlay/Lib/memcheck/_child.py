@@ -14,6 +14,7 @@ CONFIG_ENV = "_PYTHON_MEMCHECK_CHILD"
 
 def run_unittest(argv, checker, shard, job):
     import unittest
+    from . import unittest_checker
 
     class CheckedProgram(unittest.TestProgram):
         def runTests(self):
@@ -22,27 +23,9 @@ def run_unittest(argv, checker, shard, job):
                      for t in tests]
             tests = [tests[i] for i in select(units, shard, job)]
             checker.start_tests(len(tests))
-            for test, next_test in zip(tests, tests[1:] + [None]):
-                # TestCase.__call__ calls self.run: the instance attribute
-                # wraps it, and the suite still sees the test's own class
-                # (class and module fixtures work as usual).
-                test.run = checked(test, test.run, next_test)
             self.test = unittest.TestSuite(tests)
+            unittest_checker.install(checker)
             super().runTests()
-
-    def checked(test, run, next_test):
-        def run_checked(result=None):
-            checker.begin(test.id())
-            before = _counts(result)
-            run(result)
-            checker.end(test.id(), _outcome(before, _counts(result)),
-                        lambda: run(unittest.TestResult()))
-            # The suite tears the class's fixtures down after its last
-            # test: search before that, so that re-runs find them up.
-            if (next_test is None or type(next_test) is not type(test)
-                    or checker.search_due()):
-                checker.end_group()
-        return run_checked
 
     CheckedProgram(module=None, argv=["python -m unittest", *argv])
 
@@ -53,22 +36,6 @@ def _flatten(suite):
             yield from _flatten(test)
     else:
         yield suite
-
-
-def _counts(result):
-    return tuple(len(getattr(result, name, ())) for name in
-                 ("failures", "errors", "skipped", "unexpectedSuccesses"))
-
-
-def _outcome(before, after):
-    grew = [b != a for b, a in zip(before, after)]
-    if grew[1]:
-        return "error"
-    if grew[0] or grew[3]:
-        return "failed"
-    if grew[2]:
-        return "skipped"
-    return "passed"
 
 
 def run_pytest(argv, checker, shard, job):

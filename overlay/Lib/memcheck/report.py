@@ -185,6 +185,7 @@ class Log:
         test = phase = None
         search = None           # the records of the search under way
         searches = []           # (tests, rerun, records) in order
+        errors_seen = set()     # (test, kind, site) of each error
         for node in root:
             if node.tag == "clientmsg":
                 event = _marker(node.findtext("text") or "")
@@ -217,6 +218,10 @@ class Log:
                 if finding.is_leak and search is not None:
                     search[2].append(finding)
                     continue
+                key = (test, finding.kind, finding.site_key)
+                if phase == "rerun" and key in errors_seen:
+                    continue    # the same error, when the test ran first
+                errors_seen.add(key)
                 finding.test, finding.phase = test, phase
                 self.findings.append(finding)
         self._place_search_leaks(searches)

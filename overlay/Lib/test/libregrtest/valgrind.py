@@ -2,11 +2,13 @@
 
 The main process starts every worker under Memcheck (memcheck's options, then
 PYTHONMEMCHECKOPTS, then --valgrind-opt) with XML output to a file of its
-own.  The worker writes a marker into that file as each test case starts.
-When the worker ends, the main process reads the file: a test file with a
-Memcheck error, or with definitely or indirectly lost memory when its worker
-exits, fails, with a compact report (kind, bytes, top frames, and the test
-case that was running for errors).  The findings go into --junit-xml too.
+own.  In the worker, memcheck.unittest_checker runs each test case between
+markers, with leak searches after groups of test cases, narrowed down by
+re-runs when a group leaked (memcheck.checker).  When the worker ends, the
+main process reads the file: a test case with a Memcheck error or a definite
+or indirect leak fails, and so does its file, with a compact report (kind,
+bytes, top frames).  Leaks of first use, and leaks at the worker's exit, fail
+the file.  In --junit-xml, the failing test cases are marked.
 """
 
 import os
@@ -58,24 +60,23 @@ def worker_command(python_cmd, options, xml_file):
 
 
 def mark_test_cases():
-    """In the worker: write a marker as each test case starts, so that the
-    main process can tell which one caused an error."""
-    import unittest
-    from memcheck.checker import mark
-    start_test = unittest.TestResult.startTest
-
-    def startTest(self, test):
-        mark("begin", test=test.id(), phase="run")
-        start_test(self, test)
-
-    unittest.TestResult.startTest = startTest
+    """In the worker: a verdict per test case."""
+    from memcheck.checker import Checker
+    from memcheck.unittest_checker import install
+    global _checker
+    _checker = Checker()
+    _checker.start_session()
+    install(_checker)
 
 
 def end_of_tests():
     """In the worker: what Memcheck reports after this comes from the
     process's exit (leaks)."""
-    from memcheck.checker import mark
-    mark("session-end")
+    if _checker is not None:
+        _checker.end_session()
+
+
+_checker = None
 
 
 class WorkerReport:
@@ -88,26 +89,32 @@ class WorkerReport:
         finally:
             os.unlink(xml_file)
         self.findings = self.log.findings if self.log else []
+        for _, first_use in (self.log.first_use if self.log else ()):
+            self.findings += first_use
+
+    def by_test_case(self):
+        """{test case id: its findings}, in the order they ran."""
+        cases = {}
+        for finding in self.findings:
+            if finding.test is not None:
+                cases.setdefault(finding.test, []).append(finding)
+        return cases
 
     def text(self):
         if not self.findings:
             return ""
-        lines = [f"\nMemcheck: {self.test_name}: {self.summary()}"]
+        lines = [f"\nMemcheck: {self.test_name}: {summary(self.findings)}"]
         for finding in self.findings:
             when = (f"in {finding.test}" if finding.test
                     else "at exit" if finding.phase == "exit"
+                    else "on first use, in a group of test cases"
+                    if finding.is_leak and finding.phase is None
                     else "outside the test cases")
+            if finding.phase == "first-use":
+                when += " (on first use only)"
             lines.append(f"  {when}:")
             lines.append(finding.format())
         return "\n".join(lines)
-
-    def summary(self):
-        errors = sum(1 for f in self.findings if not f.is_leak)
-        parts = [f"{errors} error(s)"] if errors else []
-        leaks = leak_summary(self.findings)
-        if leaks:
-            parts.append(leaks)
-        return "; ".join(parts)
 
     def apply(self, result):
         """Fail RESULT (a TestResult) when there are findings."""
@@ -119,17 +126,48 @@ class WorkerReport:
         if not State.is_failed(result.state):
             result.state = State.FAILED
         if result.xml_data is not None:
-            result.xml_data.append(self._junit())
+            self._mark_junit(result)
 
-    def _junit(self):
-        suite = ET.Element("testsuite", name=f"memcheck.{self.test_name}",
-                           tests="1", failures="1", errors="0")
-        case = ET.SubElement(suite, "testcase", classname=self.test_name,
-                             name="memcheck")
-        failure = ET.SubElement(case, "failure",
-                                message="Memcheck: " + self.summary())
-        failure.text = self.text()
-        return ET.tostring(suite, encoding="unicode")
+    def _mark_junit(self, result):
+        """Mark each failing test case in the worker's JUnit XML; findings
+        of no test case go into a test case "memcheck" of the file."""
+        cases = self.by_test_case()
+        marked = set()
+        xml_data = []
+        for text in result.xml_data:
+            suite = ET.fromstring(text)
+            for case in suite.iter("testcase"):
+                findings = cases.get(case.get("name"))
+                if findings:
+                    _add_failure(case, findings)
+                    marked.add(case.get("name"))
+                    suite.set("failures",
+                              str(int(suite.get("failures", 0)) + 1))
+            xml_data.append(ET.tostring(suite, encoding="unicode"))
+        rest = [f for f in self.findings if f.test not in marked]
+        if rest:
+            suite = ET.Element("testsuite", name=f"memcheck.{self.test_name}",
+                               tests="1", failures="1", errors="0")
+            case = ET.SubElement(suite, "testcase", classname=self.test_name,
+                                 name="memcheck")
+            _add_failure(case, rest)
+            xml_data.append(ET.tostring(suite, encoding="unicode"))
+        result.xml_data = xml_data
+
+
+def summary(findings):
+    errors = sum(1 for f in findings if not f.is_leak)
+    parts = [f"{errors} error(s)"] if errors else []
+    leaks = leak_summary(findings)
+    if leaks:
+        parts.append(leaks)
+    return "; ".join(parts)
+
+
+def _add_failure(case, findings):
+    failure = ET.SubElement(case, "failure",
+                            message="Memcheck: " + summary(findings))
+    failure.text = "\n".join(f.format() for f in findings)
 
 
 def print_summary():

@@ -1,0 +1,67 @@
+"""unittest under the per-test checker (memcheck.checker), for "python -m
+memcheck unittest" and regrtest's --valgrind alike.
+
+Two hooks, installed in the process under Memcheck:
+
+- TestCase.__call__, through which a suite runs each test case: markers
+  around it, its outcome read from the result, and a leak search when one
+  is due;
+- TestSuite._tearDownPreviousClass, which a suite calls before a test of
+  another class (and at its end): the group is searched first, while the
+  class's and module's fixtures are still up, so that re-runs of its tests
+  (a test case called again with a throwaway result) find them.
+"""
+
+import unittest
+
+
+def install(checker):
+    call = unittest.TestCase.__call__
+    tear_down_previous_class = unittest.TestSuite._tearDownPreviousClass
+    rerunning = False
+
+    def checked_call(self, result=None, *args, **kwargs):
+        if rerunning or result is None:
+            return call(self, result, *args, **kwargs)
+        test_id = self.id()
+        checker.begin(test_id)
+        before = _counts(result)
+        value = call(self, result, *args, **kwargs)
+
+        def rerun():
+            nonlocal rerunning
+            rerunning = True
+            try:
+                call(self, unittest.TestResult())
+            finally:
+                rerunning = False
+
+        checker.end(test_id, _outcome(before, _counts(result)), rerun)
+        if checker.search_due():
+            checker.end_group()
+        return value
+
+    def checked_tear_down_previous_class(self, test, result):
+        previous = getattr(result, "_previousTestClass", None)
+        if previous is not None and previous is not type(test):
+            checker.end_group()
+        return tear_down_previous_class(self, test, result)
+
+    unittest.TestCase.__call__ = checked_call
+    unittest.TestSuite._tearDownPreviousClass = checked_tear_down_previous_class
+
+
+def _counts(result):
+    return tuple(len(getattr(result, name, ())) for name in
+                 ("failures", "errors", "skipped", "unexpectedSuccesses"))
+
+
+def _outcome(before, after):
+    grew = [b != a for b, a in zip(before, after)]
+    if grew[1]:
+        return "error"
+    if grew[0] or grew[3]:
+        return "failed"
+    if grew[2]:
+        return "skipped"
+    return "passed"
