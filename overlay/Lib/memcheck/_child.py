@@ -5,6 +5,7 @@ environment variable named by CONFIG_ENV (JSON)."""
 import json
 import os
 import sys
+import unittest
 
 from . import select
 from .checker import Checker
@@ -13,7 +14,6 @@ CONFIG_ENV = "_PYTHON_MEMCHECK_CHILD"
 
 
 def run_unittest(argv, checker, shard, job):
-    import unittest
     from . import unittest_checker
 
     class CheckedProgram(unittest.TestProgram):
@@ -31,7 +31,7 @@ def run_unittest(argv, checker, shard, job):
 
 
 def _flatten(suite):
-    if isinstance(suite, __import__("unittest").TestSuite):
+    if isinstance(suite, unittest.TestSuite):
         for test in suite:
             yield from _flatten(test)
     else:

@@ -22,6 +22,7 @@ _shard = None
 _job = None
 _reports = {}           # node id -> its reports, while it runs
 _rerun_next = None      # (session, the test that comes after the re-runs)
+_last_item = None       # the test that ran last
 
 
 def configure(checker, shard, job):
@@ -57,12 +58,23 @@ def pytest_runtest_protocol(item, nextitem):
         # After the last test pytest tears down the session's fixtures:
         # search before it, so that re-runs of the group find them up.
         _end_group(item.session, item)
+    global _last_item
     _checker.begin(item.nodeid)
     yield
+    _last_item = item
     _checker.end(item.nodeid, _outcome(_reports.pop(item.nodeid, [])),
                  None if nextitem is None else lambda: _rerun(item))
     if nextitem is None or _checker.search_due():
         _end_group(item.session, nextitem)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    # A run that stopped early (-x, an interrupt) left its last group
+    # unsearched, and the fixtures of its last test up: pytest tears them
+    # down after this hook.
+    if _checker is not None and _last_item is not None:
+        _end_group(session, _last_item)
 
 
 def _end_group(session, nextitem):
