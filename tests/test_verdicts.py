@@ -106,6 +106,34 @@ class ValgrindModuleTests(unittest.TestCase):
         self.assertEqual(finding.test, "t1")
         self.assertEqual(finding.kind, "InvalidRead")
 
+    def test_test_tag_names_the_test_in_the_leak_record(self):
+        # In malloc mode a block allocated under tag N has test_tag_NN in
+        # its stack; under no tag, none.  Out-of-range tags are refused.
+        script = textwrap.dedent("""
+            import _valgrind, seededbugs
+            _valgrind.set_test_tag(0x2a)
+            seededbugs.bug_leak_list()
+            _valgrind.set_test_tag(0)
+            seededbugs.bug_leak_dict()
+            for bad in (-1, 256):
+                try:
+                    _valgrind.set_test_tag(bad)
+                except ValueError:
+                    print("refused", bad)
+        """)
+        proc, errors = support.valgrind(["-c", script],
+                                        options=support.MEMCHECK_GATE,
+                                        env={"PYTHONPATH": EXT_DIR})
+        self.assertIn("refused -1\nrefused 256", proc.stdout)
+        tags = {e.tag for e in errors
+                if e.kind == "Leak_DefinitelyLost"
+                and any("bug_leak_list" in f for f in e.functions)}
+        self.assertEqual(tags, {0x2a})
+        untagged = {e.tag for e in errors
+                    if e.kind == "Leak_DefinitelyLost"
+                    and any("bug_leak_dict" in f for f in e.functions)}
+        self.assertEqual(untagged, {None})
+
     def test_no_memcheck_request_under_other_tools(self):
         # No search, no counts, and no "unknown client request" warning
         # (DHAT prints one for every Memcheck request).

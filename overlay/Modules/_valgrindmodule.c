@@ -256,6 +256,30 @@ leak_check(PyObject *module, PyObject *Py_UNUSED(ignored))
     return counts;
 }
 
+PyDoc_STRVAR(set_test_tag_doc,
+"set_test_tag(number)\n\
+--\n\
+\n\
+Tag what is allocated from now on with NUMBER, 1 to 255 (0: no tag).  In\n\
+malloc mode the stack that Memcheck records for each block then has the\n\
+function test_tag_XX (XX: NUMBER in hexadecimal), so that a leak record\n\
+names the test that allocated the block.  No effect in other modes.");
+
+static PyObject *
+set_test_tag(PyObject *module, PyObject *arg)
+{
+    int number = PyLong_AsInt(arg);
+    if (number == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (number < 0 || number > 255) {
+        PyErr_SetString(PyExc_ValueError, "a test tag is from 0 to 255");
+        return NULL;
+    }
+    _Py_atomic_store_int_relaxed(&_PyValgrind_TestTag, number);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef valgrind_methods[] = {
     {"running_on_valgrind", running_on_valgrind, METH_NOARGS,
      running_on_valgrind_doc},
@@ -264,6 +288,7 @@ static PyMethodDef valgrind_methods[] = {
     {"count_errors", count_errors, METH_NOARGS, count_errors_doc},
     {"leak_check", leak_check, METH_NOARGS, leak_check_doc},
     {"marker", marker, METH_O, marker_doc},
+    {"set_test_tag", set_test_tag, METH_O, set_test_tag_doc},
     {"monitor", monitor, METH_O, monitor_doc},
     {NULL, NULL}
 };

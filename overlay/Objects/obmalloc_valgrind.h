@@ -39,10 +39,81 @@
    malloc_mode_malloc() is not malloc(): a pointer to it tells the modes
    apart in the tables. */
 
+/* Which test allocated a block.  A leak search says what leaked and where
+   it was allocated, not when: to blame a leak on the test that made it
+   without a search after every test, "python -m memcheck" numbers the tests
+   of a group (_valgrind.set_test_tag(), 1 to 255; 0 outside a test), and
+   malloc mode then allocates through test_tag_01() ... test_tag_ff(), the
+   function of that number.  It is in the stack that Memcheck records for
+   the block, within its first frames, so a leak record names the test.
+   Each function stores its number after the call: the bodies differ (no
+   identical-code folding) and the call is no tail call (the frame stays). */
+
+typedef struct {
+    enum { RAW_MALLOC, RAW_CALLOC, RAW_REALLOC } kind;
+    void *ctx;
+    void *ptr;
+    size_t nbytes;
+    size_t elsize;
+    int tag;
+} raw_request;
+
+static Py_NO_INLINE void *
+raw_allocate(raw_request *request)
+{
+    switch (request->kind) {
+    case RAW_MALLOC:
+        return PyMem_RawMalloc(request->nbytes);
+    case RAW_CALLOC:
+        return PyMem_RawCalloc(request->nbytes, request->elsize);
+    default:
+        return _PyObject_Realloc(request->ctx, request->ptr, request->nbytes);
+    }
+}
+
+#define TEST_TAG(N) \
+    static Py_NO_INLINE void * \
+    test_tag_##N(raw_request *request) \
+    { \
+        void *ptr = raw_allocate(request); \
+        request->tag = 0x##N; \
+        return ptr; \
+    }
+#define TEST_TAGS(H) \
+    TEST_TAG(H##0) TEST_TAG(H##1) TEST_TAG(H##2) TEST_TAG(H##3) \
+    TEST_TAG(H##4) TEST_TAG(H##5) TEST_TAG(H##6) TEST_TAG(H##7) \
+    TEST_TAG(H##8) TEST_TAG(H##9) TEST_TAG(H##a) TEST_TAG(H##b) \
+    TEST_TAG(H##c) TEST_TAG(H##d) TEST_TAG(H##e) TEST_TAG(H##f)
+#define TEST_TAG_TABLE(H) \
+    test_tag_##H##0, test_tag_##H##1, test_tag_##H##2, test_tag_##H##3, \
+    test_tag_##H##4, test_tag_##H##5, test_tag_##H##6, test_tag_##H##7, \
+    test_tag_##H##8, test_tag_##H##9, test_tag_##H##a, test_tag_##H##b, \
+    test_tag_##H##c, test_tag_##H##d, test_tag_##H##e, test_tag_##H##f,
+
+TEST_TAGS(0) TEST_TAGS(1) TEST_TAGS(2) TEST_TAGS(3)
+TEST_TAGS(4) TEST_TAGS(5) TEST_TAGS(6) TEST_TAGS(7)
+TEST_TAGS(8) TEST_TAGS(9) TEST_TAGS(a) TEST_TAGS(b)
+TEST_TAGS(c) TEST_TAGS(d) TEST_TAGS(e) TEST_TAGS(f)
+
+static void *(*const test_tags[256])(raw_request *) = {
+    TEST_TAG_TABLE(0) TEST_TAG_TABLE(1) TEST_TAG_TABLE(2) TEST_TAG_TABLE(3)
+    TEST_TAG_TABLE(4) TEST_TAG_TABLE(5) TEST_TAG_TABLE(6) TEST_TAG_TABLE(7)
+    TEST_TAG_TABLE(8) TEST_TAG_TABLE(9) TEST_TAG_TABLE(a) TEST_TAG_TABLE(b)
+    TEST_TAG_TABLE(c) TEST_TAG_TABLE(d) TEST_TAG_TABLE(e) TEST_TAG_TABLE(f)
+};
+
+static void *
+raw_allocate_tagged(raw_request *request)
+{
+    int tag = _Py_atomic_load_int_relaxed(&_PyValgrind_TestTag);
+    return tag ? test_tags[tag & 0xff](request) : raw_allocate(request);
+}
+
 static void *
 malloc_mode_malloc(void *Py_UNUSED(ctx), size_t nbytes)
 {
-    void *ptr = PyMem_RawMalloc(nbytes);
+    raw_request request = {.kind = RAW_MALLOC, .nbytes = nbytes};
+    void *ptr = raw_allocate_tagged(&request);
     if (ptr != NULL) {
         OMState *state = get_state();
         raw_allocated_blocks++;
@@ -53,7 +124,9 @@ malloc_mode_malloc(void *Py_UNUSED(ctx), size_t nbytes)
 static void *
 malloc_mode_calloc(void *Py_UNUSED(ctx), size_t nelem, size_t elsize)
 {
-    void *ptr = PyMem_RawCalloc(nelem, elsize);
+    raw_request request = {.kind = RAW_CALLOC, .nbytes = nelem,
+                           .elsize = elsize};
+    void *ptr = raw_allocate_tagged(&request);
     if (ptr != NULL) {
         OMState *state = get_state();
         raw_allocated_blocks++;
@@ -67,7 +140,9 @@ malloc_mode_realloc(void *ctx, void *ptr, size_t nbytes)
     if (ptr == NULL) {
         return malloc_mode_malloc(ctx, nbytes);
     }
-    return _PyObject_Realloc(ctx, ptr, nbytes);
+    raw_request request = {.kind = RAW_REALLOC, .ctx = ctx, .ptr = ptr,
+                           .nbytes = nbytes};
+    return raw_allocate_tagged(&request);
 }
 
 #define MALLOC_MODE_ALLOC \

@@ -16,6 +16,11 @@
 #include <valgrind/valgrind.h>    // RUNNING_ON_VALGRIND
 
 
+/* Set by _valgrind.set_test_tag(), read by each allocation in malloc mode
+   (relaxed atomics: threads that a test starts are that test's too). */
+int _PyValgrind_TestTag = 0;
+
+
 /* --- which tool is running ------------------------------------------------
 
    No client request names the tool.  Valgrind maps the tool's executable

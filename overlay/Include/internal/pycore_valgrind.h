@@ -132,6 +132,11 @@ extern void _PyValgrind_FirstFree(void *ctx, void *ptr);
    Py_Initialize()) get the chosen functions.  Written under the allocators'
    lock. */
 extern PyMemAllocatorEx _PyValgrind_Pymalloc;
+
+/* The number of the test that runs (1-255), or 0: malloc mode allocates
+   through a function of that number (Objects/obmalloc_valgrind.h). */
+extern int _PyValgrind_TestTag;
+
 #  define _PyValgrind_PYMALLOC_ALLOC \
     {NULL, _PyValgrind_Pymalloc.malloc, _PyValgrind_Pymalloc.calloc, \
      _PyValgrind_Pymalloc.realloc, _PyValgrind_Pymalloc.free}

@@ -188,6 +188,7 @@ class Job:
             "shard": ns.shard,
             "job": [k, ns.jobs] if ns.jobs > 1 else None,
             "progress": self.progress_file,
+            "xml": self.xml_file,
         })
         with open(self.output_file, "wb") as output:
             self.proc = subprocess.Popen(cmd, env=env, stdout=output,

@@ -50,7 +50,8 @@ def main():
     framework, argv = sys.argv[1], sys.argv[2:]
     shard = tuple(config["shard"]) if config["shard"] else None
     job = tuple(config["job"]) if config["job"] else None
-    checker = Checker(progress_file=config["progress"])
+    checker = Checker(progress_file=config["progress"],
+                      xml_file=config["xml"])
     checker.start_session()
     status = 0
     try:

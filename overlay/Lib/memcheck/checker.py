@@ -13,12 +13,17 @@ would cost more than the tests.  So tests run in groups:
   that the tests' shared fixtures are about to go (end of a class);
 - a group whose search found nothing new is clean: each of its tests
   passes, at the price of one search;
-- a group whose search found leaks is narrowed down: its tests run again,
-  then a search; if that leaks too, halves of it run again, each followed
-  by a search, down to single tests.  A test whose second run leaks leaks
-  on every run: the leak is its own.  Leaks that no second run repeats
-  happened on first use only (a cache filled once, an object created once
-  and lost): they are reported as first-use leaks of the group.
+- a group whose search found leaks is narrowed down.  Each test of a
+  group runs with a number of its own, 1 to 255 (_valgrind.set_test_tag()),
+  which malloc mode puts into the allocation stack of every block, so a
+  leak record names its test.  The tests named (all of them, for a record
+  without a number: pool mode, memory from malloc() itself) run again,
+  then a search.  A test whose second run leaks leaks on every run: the
+  leak is its own.  Leaks that no second run repeats happened on first
+  use only (a cache filled once, an object created once and lost): they
+  are reported as first-use leaks, of their test when a number names it.
+  When records have no number, halves of the re-run tests run again, each
+  followed by a search, down to single tests.
 
 Markers written into the Valgrind log (JSON after memcheck.MARKER) delimit
 the tests and the searches; memcheck.report reads them back.
@@ -30,9 +35,13 @@ import time
 import _valgrind
 
 from . import MARKER
+from .report import Tail
 
 # A search follows at least SEARCH_SPACING times its own cost of tests.
 SEARCH_SPACING = 19
+
+# Tests of a group are numbered 1 to MAX_TAG (_valgrind.set_test_tag()).
+MAX_TAG = 255
 
 
 def mark(event, **fields):
@@ -40,10 +49,15 @@ def mark(event, **fields):
 
 
 class Checker:
-    def __init__(self, spacing=SEARCH_SPACING, progress_file=None):
+    def __init__(self, spacing=SEARCH_SPACING, progress_file=None,
+                 xml_file=None):
         self.spacing = spacing
         self.progress_file = progress_file
-        self.group = []             # (test id, rerun) since the last search
+        self._progress_stream = None
+        # Reading the leak records of its own log lets the process re-run
+        # only the tests that the records' tags name.
+        self.tail = Tail(xml_file) if xml_file else None
+        self.group = []             # (test id, rerun, tag) since the search
         self.search_cost = 0.0      # seconds the last search took
         self.last_search = 0.0      # when it ended
         self.searches = 0
@@ -65,20 +79,25 @@ class Checker:
     def _progress(self, **fields):
         # One JSON line an event, read by the driver to show progress.
         if self.progress_file:
-            with open(self.progress_file, "a", encoding="utf-8") as f:
-                f.write(json.dumps(fields) + "\n")
+            if self._progress_stream is None:
+                self._progress_stream = open(self.progress_file, "a",
+                                             encoding="utf-8", buffering=1)
+            self._progress_stream.write(json.dumps(fields) + "\n")
 
     def begin(self, test_id):
-        mark("begin", test=test_id)
+        self.tag = len(self.group) % MAX_TAG + 1
+        mark("begin", test=test_id, tag=self.tag)
+        _valgrind.set_test_tag(self.tag)
         self._errors_before = _valgrind.count_errors()
 
     def end(self, test_id, outcome, rerun):
         """TEST_ID ended with OUTCOME ('passed', 'failed', 'error',
         'skipped', ...).  RERUN() runs it again without reporting, for a
         group that must be narrowed down; None if it cannot."""
+        _valgrind.set_test_tag(0)
         errors = _valgrind.count_errors() - self._errors_before
         mark("end", test=test_id, outcome=outcome, errors=errors)
-        self.group.append((test_id, rerun))
+        self.group.append((test_id, rerun, self.tag))
         self._progress(test=test_id, outcome=outcome, errors=errors)
 
     def search_due(self):
@@ -90,17 +109,31 @@ class Checker:
         if not self.group:
             return
         group, self.group = self.group, []
-        mark("search", tests=[test_id for test_id, _ in group])
+        mark("search", tests=[test_id for test_id, _, _ in group])
+        if self.tail is not None:
+            self.tail.new_leaks()       # what came before is not this group's
         leaked = self._search()
         if not leaked:
             return
         self._progress(leaked=leaked)
-        group = [(test_id, rerun) for test_id, rerun in group
-                 if rerun is not None]
-        # Run them all again: if nothing leaks, the leak was of first use,
-        # found at the price of one search.
-        if group and self._rerun(group):
-            self._bisect(group)
+        tags = self._leak_tags()
+        # The tests that the records' tags name, or all of them when a
+        # record has no tag (pool mode, or memory from malloc() itself).
+        candidates = [(test_id, rerun) for test_id, rerun, tag in group
+                      if rerun is not None and (tags is None or tag in tags)]
+        # Run them again: if nothing leaks, the leak was of first use.
+        if not candidates or not self._rerun(candidates):
+            return
+        if self._leak_tags() is None or len(candidates) > MAX_TAG:
+            self._bisect(candidates)
+
+    def _leak_tags(self):
+        """The tags of the leak records the last search wrote, or None if
+        one has none (or the log cannot be read)."""
+        if self.tail is None:
+            return None
+        tags = {record.tag for record in self.tail.new_leaks()}
+        return None if None in tags else tags
 
     def _bisect(self, tests):
         """TESTS leaked when run again: find each test that does.  A search
@@ -122,13 +155,18 @@ class Checker:
         self._bisect(second)
 
     def _rerun(self, tests):
-        """Run TESTS again, then search: did they leak?"""
-        for test_id, rerun in tests:
-            mark("rerun", test=test_id)
+        """Run TESTS again, each with a tag of its own, then search: did
+        they leak?"""
+        for i, (test_id, rerun) in enumerate(tests):
+            tag = i % MAX_TAG + 1
+            mark("rerun", test=test_id, tag=tag)
+            _valgrind.set_test_tag(tag)
             try:
                 rerun()
             except Exception:
                 pass            # its outcome does not matter, its leaks do
+            finally:
+                _valgrind.set_test_tag(0)
         mark("search", tests=[test_id for test_id, _ in tests], rerun=True)
         return self._search()
 

@@ -41,6 +41,8 @@ _ALLOCATOR_FRAMES = (
 )
 _ALLOCATOR_FILES = ("obmalloc",)
 
+_TEST_TAG = re.compile(r"test_tag_([0-9a-f]{2})")
+
 # Frames of the interpreter's machinery for calling a function.
 _CALL_MACHINERY = (
     "_PyEval_", "cfunction_", "method_vectorcall", "_PyObject_Vectorcall",
@@ -123,17 +125,28 @@ class Finding:
         return tuple((f.fn, f.file, f.line) for f in self.frames)
 
     @property
+    def tag(self):
+        """The number of the test that allocated the block (malloc mode's
+        test_tag_XX frame, see _valgrind.set_test_tag()), or None."""
+        for f in self.frames[:8]:
+            match = _TEST_TAG.fullmatch(f.fn)
+            if match:
+                return int(match.group(1), 16)
+        return None
+
+    @property
     def site_key(self):
         """Where the leak is made: the stack up to the first frame of an
         extension module, or for a leak of the interpreter's own up to its
-        call machinery.  A test and its re-run leak at the same site, but
+        call machinery, without the test's tag.  A test and its re-run leak at the same site, but
         the frames above differ (the adaptive interpreter specialises a
         call once it has run)."""
-        key = [(f.fn, f.file, f.line) for f in self.frames]
-        for i, f in enumerate(self.frames):
+        frames = [f for f in self.frames if not _TEST_TAG.fullmatch(f.fn)]
+        key = [(f.fn, f.file, f.line) for f in frames]
+        for i, f in enumerate(frames):
             if not f.is_interpreter:
                 return tuple(key[:i + 1])
-        for i, f in enumerate(self.frames):
+        for i, f in enumerate(frames):
             if f.fn.startswith(_CALL_MACHINERY):
                 return tuple(key[:i])
         return tuple(key)
@@ -183,8 +196,9 @@ class Log:
 
     def _read(self, root):
         test = phase = None
-        search = None           # the records of the search under way
-        searches = []           # (tests, rerun, records) in order
+        search = None           # the search under way
+        searches = []           # every Search, in order
+        tags = {}               # tag -> tests given it since the last search
         errors_seen = set()     # (test, kind, site) of each error
         for node in root:
             if node.tag == "clientmsg":
@@ -199,11 +213,15 @@ class Log:
                     if test not in self.tests:
                         self.tests[test] = {}
                         self.order.append(test)
+                    if event.get("tag"):
+                        tags.setdefault(event["tag"], []).append(test)
                 elif kind == "end":
                     self.tests[event["test"]] = event
                 elif kind == "search":
-                    search = (event["tests"], event.get("rerun", False), [])
+                    search = Search(event["tests"], event.get("rerun", False),
+                                    tags)
                     searches.append(search)
+                    tags = {}
                 elif kind == "session-end":
                     self.finished = True
                     self.session = event
@@ -216,7 +234,7 @@ class Log:
             elif node.tag == "error":
                 finding = Finding(node)
                 if finding.is_leak and search is not None:
-                    search[2].append(finding)
+                    search.records.append(finding)
                     continue
                 key = (test, finding.kind, finding.site_key)
                 if phase == "rerun" and key in errors_seen:
@@ -228,36 +246,37 @@ class Log:
 
     def _place_search_leaks(self, searches):
         seen = set()
-        for i, (tests, rerun, records) in enumerate(searches):
-            seen.update(r.stack_key for r in records)
-            if rerun or not records:
+        for i, group in enumerate(searches):
+            seen.update(r.stack_key for r in group.records)
+            if group.rerun or not group.records:
                 continue
-            # The re-runs that narrowed this group follow its search.  A
-            # test's own re-run shows what one run of it leaks.
-            again = set()
-            rerun_alone = set()
-            for later_tests, later_rerun, later in searches[i + 1:]:
-                if not later_rerun:
+            # The re-runs that narrowed this group follow its search: what a
+            # test's re-run leaked is what one run of it leaks.
+            confirmed = set()       # (test, site)
+            rerun_tests = set()
+            for rerun in searches[i + 1:]:
+                if not rerun.rerun:
                     break
-                if len(later_tests) != 1:
-                    continue    # halves of the group, on the way down
-                rerun_alone.add(later_tests[0])
-                for record in later:
-                    again.add(record.site_key)
-                    self._add(record, later_tests[0], "run")
+                rerun_tests.update(rerun.tests)
+                for record in rerun.records:
+                    owner = rerun.owner(record)
+                    if owner is not None:   # else: a half, on the way down
+                        confirmed.add((owner, record.site_key))
+                        self._add(record, owner, "run")
+            confirmed_sites = {site for _, site in confirmed}
             first_use = []
-            for record in records:
-                if record.site_key in again:
-                    continue    # shown by the re-run of its test
-                if len(tests) == 1:
-                    # Not run again (pytest's last test): its leak, unless
-                    # its re-run found it of first use.
-                    self._add(record, tests[0], "first-use"
-                              if tests[0] in rerun_alone else "run")
-                else:
+            for record in group.records:
+                owner = group.owner(record)
+                if owner is not None:
+                    if (owner, record.site_key) not in confirmed:
+                        # Not run again (pytest's last test): its leak;
+                        # run again without it: a leak of first use.
+                        self._add(record, owner, "first-use"
+                                  if owner in rerun_tests else "run")
+                elif record.site_key not in confirmed_sites:
                     first_use.append(record)
             if first_use:
-                self.first_use.append((tests, first_use))
+                self.first_use.append((group.tests, first_use))
         # Memcheck's search at exit repeats what a search reported.
         self.findings = [f for f in self.findings
                          if not (f.is_leak and f.phase == "exit"
@@ -272,6 +291,54 @@ class Log:
 
     def outside_tests(self):
         return [f for f in self.findings if f.test is None]
+
+
+class Search:
+    """A leak search that ended a group of tests or a re-run of some."""
+
+    def __init__(self, tests, rerun, tags):
+        self.tests = tests
+        self.rerun = rerun
+        self.tags = tags        # tag -> the tests that ran with it
+        self.records = []
+
+    def owner(self, record):
+        """The test that allocated RECORD's blocks, if it is known: the one
+        test with the record's tag, or the one test searched for."""
+        tests = self.tags.get(record.tag, ())
+        if len(tests) == 1:
+            return tests[0]
+        if len(self.tests) == 1:
+            return self.tests[0]
+        return None
+
+
+class Tail:
+    """The leak records that a running process's XML log received since the
+    previous call (Valgrind writes each report as it happens)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0
+
+    def new_leaks(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except OSError:
+            return []
+        end = data.rfind(b"</error>")
+        if end < 0:
+            return []
+        end += len(b"</error>")
+        self.offset += end
+        leaks = []
+        for chunk in re.findall(rb"<error>.*?</error>", data[:end], re.S):
+            finding = Finding(ET.fromstring(chunk))
+            if finding.is_leak:
+                leaks.append(finding)
+        return leaks
 
 
 def _marker(text):

@@ -59,12 +59,13 @@ def worker_command(python_cmd, options, xml_file):
     return verdict_command(python_cmd, xml_file, options)
 
 
-def mark_test_cases():
-    """In the worker: a verdict per test case."""
+def mark_test_cases(xml_file):
+    """In the worker: a verdict per test case.  XML_FILE: the worker's
+    Memcheck log, which the checker reads as it runs."""
     from memcheck.checker import Checker
     from memcheck.unittest_checker import install
     global _checker
-    _checker = Checker()
+    _checker = Checker(xml_file=xml_file)
     _checker.start_session()
     install(_checker)
 
