@@ -38,7 +38,7 @@ from . import MARKER
 from .report import Tail
 
 # A search follows at least SEARCH_SPACING times its own cost of tests.
-SEARCH_SPACING = 19
+SEARCH_SPACING = 39
 
 # Tests of a group are numbered 1 to MAX_TAG (_valgrind.set_test_tag()).
 MAX_TAG = 255

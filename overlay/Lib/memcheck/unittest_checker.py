@@ -7,11 +7,13 @@ Two hooks, installed in the process under Memcheck:
   around it, its outcome read from the result, and a leak search when one
   is due;
 - TestSuite._tearDownPreviousClass, which a suite calls before a test of
-  another class (and at its end): the group is searched first, while the
-  class's and module's fixtures are still up, so that re-runs of its tests
-  (a test case called again with a throwaway result) find them.
+  another class (and at its end): if the class or its module has fixtures
+  of its own (setUpClass, setUpModule, ...), the group is searched first,
+  while they are still up, so that re-runs of its tests (a test case
+  called again with a throwaway result) find them.
 """
 
+import sys
 import unittest
 
 
@@ -43,12 +45,25 @@ def install(checker):
 
     def checked_tear_down_previous_class(self, test, result):
         previous = getattr(result, "_previousTestClass", None)
-        if previous is not None and previous is not type(test):
+        if (previous is not None and previous is not type(test)
+                and _has_shared_fixtures(previous)):
             checker.end_group()
         return tear_down_previous_class(self, test, result)
 
     unittest.TestCase.__call__ = checked_call
     unittest.TestSuite._tearDownPreviousClass = checked_tear_down_previous_class
+
+
+def _has_shared_fixtures(cls):
+    """Whether CLS, or its module, sets up fixtures that its tests share
+    (a class without them can have its tests run again at any time)."""
+    for name in ("setUpClass", "tearDownClass"):
+        own = getattr(getattr(cls, name, None), "__func__", None)
+        if own is not getattr(unittest.TestCase, name).__func__:
+            return True
+    module = sys.modules.get(cls.__module__)
+    return any(hasattr(module, name)
+               for name in ("setUpModule", "tearDownModule"))
 
 
 def _counts(result):
