@@ -152,9 +152,12 @@ def main(argv=None):
             print("memcheck: valgrind is not installed", file=sys.stderr)
             return 2
         progress = Progress([job.progress_file for job in jobs])
-        while any(job.proc.poll() is None for job in jobs):
+        while running := [job for job in jobs if job.proc.poll() is None]:
             progress.update()
-            time.sleep(1)
+            try:
+                running[0].proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
         progress.finish()
         elapsed = time.monotonic() - start
         logs = []

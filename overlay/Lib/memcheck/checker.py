@@ -35,7 +35,6 @@ import time
 import _valgrind
 
 from . import MARKER
-from .report import Tail
 
 # A search follows at least SEARCH_SPACING times its own cost of tests.
 SEARCH_SPACING = 39
@@ -56,7 +55,11 @@ class Checker:
         self._progress_stream = None
         # Reading the leak records of its own log lets the process re-run
         # only the tests that the records' tags name.
-        self.tail = Tail(xml_file) if xml_file else None
+        if xml_file:
+            from .report import Tail
+            self.tail = Tail(xml_file)
+        else:
+            self.tail = None
         self.group = []             # (test id, rerun, tag) since the search
         self.search_cost = 0.0      # seconds the last search took
         self.last_search = 0.0      # when it ended
@@ -111,7 +114,7 @@ class Checker:
         group, self.group = self.group, []
         mark("search", tests=[test_id for test_id, _, _ in group])
         if self.tail is not None:
-            self.tail.new_leaks()       # what came before is not this group's
+            self.tail.skip()            # what came before is not this group's
         leaked = self._search()
         if not leaked:
             return
