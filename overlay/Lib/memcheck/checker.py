@@ -76,7 +76,9 @@ class Checker:
              search_seconds=round(self.search_time, 3))
 
     def start_tests(self, count):
-        """COUNT tests are about to run."""
+        """COUNT tests are about to run.  The time the framework took to
+        collect them is no time of tests: the first group starts now."""
+        self.last_search = time.monotonic()
         self._progress(total=count)
 
     def _progress(self, **fields):
