@@ -107,15 +107,17 @@ class ValgrindModuleTests(unittest.TestCase):
         self.assertEqual(finding.kind, "InvalidRead")
 
     def test_test_tag_names_the_test_in_the_leak_record(self):
-        # In malloc mode a block allocated under tag N has test_tag_NN in
-        # its stack; under no tag, none.  Out-of-range tags are refused.
+        # In malloc mode a block allocated under tag 0xGGTT has
+        # group_tag_GG and test_tag_TT in its stack; under no tag (TT 00),
+        # none.  Out-of-range tags are refused.
         script = textwrap.dedent("""
             import _valgrind, seededbugs
-            _valgrind.set_test_tag(0x2a)
+            _valgrind.set_test_tag(0x1c2a)
             seededbugs.bug_leak_list()
-            _valgrind.set_test_tag(0)
+            _valgrind.set_test_tag(0x0500)
             seededbugs.bug_leak_dict()
-            for bad in (-1, 256):
+            _valgrind.set_test_tag(0)
+            for bad in (-1, 65536):
                 try:
                     _valgrind.set_test_tag(bad)
                 except ValueError:
@@ -124,11 +126,11 @@ class ValgrindModuleTests(unittest.TestCase):
         proc, errors = support.valgrind(["-c", script],
                                         options=support.MEMCHECK_GATE,
                                         env={"PYTHONPATH": EXT_DIR})
-        self.assertIn("refused -1\nrefused 256", proc.stdout)
+        self.assertIn("refused -1\nrefused 65536", proc.stdout)
         tags = {e.tag for e in errors
                 if e.kind == "Leak_DefinitelyLost"
                 and any("bug_leak_list" in f for f in e.functions)}
-        self.assertEqual(tags, {0x2a})
+        self.assertEqual(tags, {0x1c2a})
         untagged = {e.tag for e in errors
                     if e.kind == "Leak_DefinitelyLost"
                     and any("bug_leak_dict" in f for f in e.functions)}

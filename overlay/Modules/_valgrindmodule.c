@@ -260,9 +260,10 @@ PyDoc_STRVAR(set_test_tag_doc,
 "set_test_tag(number)\n\
 --\n\
 \n\
-Tag what is allocated from now on with NUMBER, 1 to 255 (0: no tag).  In\n\
-malloc mode the stack that Memcheck records for each block then has the\n\
-function test_tag_XX (XX: NUMBER in hexadecimal), so that a leak record\n\
+Tag what is allocated from now on with NUMBER, 0 to 65535; a number whose\n\
+low byte is 0 means no tag.  In malloc mode the stack that Memcheck records\n\
+for each block then has the functions group_tag_GG and test_tag_TT (GG, TT:\n\
+the high and low byte of NUMBER in hexadecimal), so that a leak record\n\
 names the test that allocated the block.  No effect in other modes.");
 
 static PyObject *
@@ -272,8 +273,8 @@ set_test_tag(PyObject *module, PyObject *arg)
     if (number == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    if (number < 0 || number > 255) {
-        PyErr_SetString(PyExc_ValueError, "a test tag is from 0 to 255");
+    if (number < 0 || number > 0xffff) {
+        PyErr_SetString(PyExc_ValueError, "a test tag is from 0 to 65535");
         return NULL;
     }
     _Py_atomic_store_int_relaxed(&_PyValgrind_TestTag, number);

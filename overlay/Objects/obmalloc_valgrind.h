@@ -42,12 +42,15 @@
 /* Which test allocated a block.  A leak search says what leaked and where
    it was allocated, not when: to blame a leak on the test that made it
    without a search after every test, "python -m memcheck" numbers the tests
-   of a group (_valgrind.set_test_tag(), 1 to 255; 0 outside a test), and
-   malloc mode then allocates through test_tag_01() ... test_tag_ff(), the
-   function of that number.  It is in the stack that Memcheck records for
-   the block, within its first frames, so a leak record names the test.
-   Each function stores its number after the call: the bodies differ (no
-   identical-code folding) and the call is no tail call (the frame stays). */
+   (_valgrind.set_test_tag(): 0 outside a test), and malloc mode then
+   allocates through two functions named after the number: group_tag_GG()
+   for its high byte, test_tag_TT() for its low byte (01 to ff).  They are
+   in the stack that Memcheck records for the block, within its first
+   frames, so a leak record names the test, even when the search that finds
+   it comes tests later (a stale copy of the pointer kept the block
+   reachable until then).  Each function stores its number after the call:
+   the bodies differ (no identical-code folding) and the call is no tail
+   call (the frame stays). */
 
 typedef struct {
     enum { RAW_MALLOC, RAW_CALLOC, RAW_REALLOC } kind;
@@ -71,6 +74,20 @@ raw_allocate(raw_request *request)
     }
 }
 
+/* DEFINE(N) for each N from 00 to ff. */
+#define TAG_ROW(DEFINE, H) \
+    DEFINE(H##0) DEFINE(H##1) DEFINE(H##2) DEFINE(H##3) \
+    DEFINE(H##4) DEFINE(H##5) DEFINE(H##6) DEFINE(H##7) \
+    DEFINE(H##8) DEFINE(H##9) DEFINE(H##a) DEFINE(H##b) \
+    DEFINE(H##c) DEFINE(H##d) DEFINE(H##e) DEFINE(H##f)
+#define EVERY_TAG(DEFINE) \
+    TAG_ROW(DEFINE, 0) TAG_ROW(DEFINE, 1) TAG_ROW(DEFINE, 2) \
+    TAG_ROW(DEFINE, 3) TAG_ROW(DEFINE, 4) TAG_ROW(DEFINE, 5) \
+    TAG_ROW(DEFINE, 6) TAG_ROW(DEFINE, 7) TAG_ROW(DEFINE, 8) \
+    TAG_ROW(DEFINE, 9) TAG_ROW(DEFINE, a) TAG_ROW(DEFINE, b) \
+    TAG_ROW(DEFINE, c) TAG_ROW(DEFINE, d) TAG_ROW(DEFINE, e) \
+    TAG_ROW(DEFINE, f)
+
 #define TEST_TAG(N) \
     static Py_NO_INLINE void * \
     test_tag_##N(raw_request *request) \
@@ -79,34 +96,37 @@ raw_allocate(raw_request *request)
         request->tag = 0x##N; \
         return ptr; \
     }
-#define TEST_TAGS(H) \
-    TEST_TAG(H##0) TEST_TAG(H##1) TEST_TAG(H##2) TEST_TAG(H##3) \
-    TEST_TAG(H##4) TEST_TAG(H##5) TEST_TAG(H##6) TEST_TAG(H##7) \
-    TEST_TAG(H##8) TEST_TAG(H##9) TEST_TAG(H##a) TEST_TAG(H##b) \
-    TEST_TAG(H##c) TEST_TAG(H##d) TEST_TAG(H##e) TEST_TAG(H##f)
-#define TEST_TAG_TABLE(H) \
-    test_tag_##H##0, test_tag_##H##1, test_tag_##H##2, test_tag_##H##3, \
-    test_tag_##H##4, test_tag_##H##5, test_tag_##H##6, test_tag_##H##7, \
-    test_tag_##H##8, test_tag_##H##9, test_tag_##H##a, test_tag_##H##b, \
-    test_tag_##H##c, test_tag_##H##d, test_tag_##H##e, test_tag_##H##f,
+#define TEST_TAG_ENTRY(N) test_tag_##N,
 
-TEST_TAGS(0) TEST_TAGS(1) TEST_TAGS(2) TEST_TAGS(3)
-TEST_TAGS(4) TEST_TAGS(5) TEST_TAGS(6) TEST_TAGS(7)
-TEST_TAGS(8) TEST_TAGS(9) TEST_TAGS(a) TEST_TAGS(b)
-TEST_TAGS(c) TEST_TAGS(d) TEST_TAGS(e) TEST_TAGS(f)
-
+EVERY_TAG(TEST_TAG)
 static void *(*const test_tags[256])(raw_request *) = {
-    TEST_TAG_TABLE(0) TEST_TAG_TABLE(1) TEST_TAG_TABLE(2) TEST_TAG_TABLE(3)
-    TEST_TAG_TABLE(4) TEST_TAG_TABLE(5) TEST_TAG_TABLE(6) TEST_TAG_TABLE(7)
-    TEST_TAG_TABLE(8) TEST_TAG_TABLE(9) TEST_TAG_TABLE(a) TEST_TAG_TABLE(b)
-    TEST_TAG_TABLE(c) TEST_TAG_TABLE(d) TEST_TAG_TABLE(e) TEST_TAG_TABLE(f)
+    EVERY_TAG(TEST_TAG_ENTRY)
+};
+
+#define GROUP_TAG(N) \
+    static Py_NO_INLINE void * \
+    group_tag_##N(raw_request *request) \
+    { \
+        void *ptr = test_tags[request->tag & 0xff](request); \
+        request->tag = 0x##N##00; \
+        return ptr; \
+    }
+#define GROUP_TAG_ENTRY(N) group_tag_##N,
+
+EVERY_TAG(GROUP_TAG)
+static void *(*const group_tags[256])(raw_request *) = {
+    EVERY_TAG(GROUP_TAG_ENTRY)
 };
 
 static void *
 raw_allocate_tagged(raw_request *request)
 {
     int tag = _Py_atomic_load_int_relaxed(&_PyValgrind_TestTag);
-    return tag ? test_tags[tag & 0xff](request) : raw_allocate(request);
+    if ((tag & 0xff) == 0) {
+        return raw_allocate(request);
+    }
+    request->tag = tag;
+    return group_tags[(tag >> 8) & 0xff](request);
 }
 
 static void *

@@ -43,9 +43,10 @@ def select(units, shard=None, job=None):
     """The positions of the tests this process runs, in order.  UNITS holds
     the unit of each collected test, in collection order: tests of one unit
     share state (a class's fixtures; for pytest, a file's test functions
-    too) and stay in one process.  SHARD (K, N): the K-th round-robin slice of the
-    tests.  JOB (J, N): the J-th of N processes that share the rest; each
-    unit, in order, goes to the process with the fewest tests so far."""
+    too) and stay in one process.  SHARD (K, N): the K-th round-robin
+    slice of the tests.  JOB (J, N): the J-th of N processes that share the rest; each
+    unit, the largest first, goes to the process with the fewest tests so
+    far."""
     chosen = [i for i in range(len(units)) if in_shard(i, shard)]
     if job is None:
         return chosen
@@ -54,7 +55,7 @@ def select(units, shard=None, job=None):
         sizes[units[i]] = sizes.get(units[i], 0) + 1
     load = [0] * job[1]
     owner = {}
-    for unit, size in sizes.items():
+    for unit, size in sorted(sizes.items(), key=lambda item: -item[1]):
         owner[unit] = min(range(job[1]), key=load.__getitem__)
         load[owner[unit]] += size
     return [i for i in chosen if owner[units[i]] == job[0] - 1]

@@ -41,10 +41,10 @@ def parse_args(argv):
                         help="known-issue patterns, one a line "
                              "(# comments)")
     parser.add_argument("-j", "--jobs", metavar="N", type=_jobs, default=1,
-                        help="run the tests in N processes under Memcheck "
-                             "(0: one a CPU); the tests of a class, and "
-                             "pytest's test functions of a file, stay in "
-                             "one")
+                        help="run the tests in N processes under Memcheck, "
+                             "forked once the tests are collected (0: one a "
+                             "CPU); the tests of a class, and pytest's test "
+                             "functions of a file, stay in one")
     parser.add_argument("--shard", metavar="K/N", type=_shard,
                         help="run only the K-th of N slices of the tests "
                              "(round-robin in collection order)")
@@ -147,71 +147,116 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="memcheck-") as tmp:
         start = time.monotonic()
         try:
-            jobs = [Job(ns, k, tmp) for k in range(1, ns.jobs + 1)]
+            run = Run(ns, tmp)
         except FileNotFoundError:
             print("memcheck: valgrind is not installed", file=sys.stderr)
             return 2
-        progress = Progress([job.progress_file for job in jobs])
-        while running := [job for job in jobs if job.proc.poll() is None]:
+        progress = Progress(run.progress_files)
+        while run.proc.poll() is None:
             progress.update()
             try:
-                running[0].proc.wait(timeout=1)
+                run.proc.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 pass
         progress.finish()
         elapsed = time.monotonic() - start
         logs = []
+        jobs = run.jobs()
         for job in jobs:
-            job.print_output(len(jobs))
-            if not os.path.exists(job.xml_file):
+            run.print_output(job, len(jobs))
+            xml_file = run.xml_file(job)
+            if xml_file is None:
                 print("memcheck: Valgrind wrote no report; see above",
                       file=sys.stderr)
                 return 2
-            logs.append((Log(job.xml_file), job.proc.returncode))
+            logs.append((Log(xml_file), run.exit_status(job)))
     return judge(ns, logs, elapsed)
 
 
-class Job:
-    """One process under Memcheck, running the K-th share of the tests."""
+class Run:
+    """The process under Memcheck (memcheck._child), and the files of each
+    of the -jN processes it forks: output, progress and XML log of job K
+    (1 for the process started here)."""
 
-    def __init__(self, ns, k, tmp):
-        self.k = k
-        self.xml_file = os.path.join(tmp, f"memcheck-{k}.xml")
-        if ns.xml_file:
-            base, ext = os.path.splitext(ns.xml_file)
-            self.xml_file = (ns.xml_file if ns.jobs == 1
-                             else f"{base}-{k}{ext}")
-        self.progress_file = os.path.join(tmp, f"progress-{k}.jsonl")
-        self.output_file = os.path.join(tmp, f"output-{k}.txt")
+    def __init__(self, ns, tmp):
+        self.ns = ns
+        self.tmp = tmp
+        self.progress_files = [self._file("progress", k, "jsonl")
+                               for k in range(1, ns.jobs + 1)]
+        # A forked process writes its own log: %p is its process id.
+        self.xml_pattern = os.path.join(tmp, "memcheck-%p.xml")
+        if ns.xml_file and ns.jobs == 1:
+            self.xml_pattern = ns.xml_file
         cmd = verdict_command(
             [sys.executable, "-m", "memcheck._child", ns.framework, *ns.args],
-            self.xml_file, ns.valgrind_opt)
+            self.xml_pattern, ns.valgrind_opt)
         env = dict(os.environ)
         env[CONFIG_ENV] = json.dumps({
             "shard": ns.shard,
-            "job": [k, ns.jobs] if ns.jobs > 1 else None,
-            "progress": self.progress_file,
-            "xml": self.xml_file,
+            "jobs": ns.jobs,
+            "progress": self._file("progress", "{}", "jsonl"),
+            "output": self._file("output", "{}", "txt"),
+            "xml": self.xml_pattern,
         })
-        with open(self.output_file, "wb") as output:
+        with open(self._file("output", 1, "txt"), "wb") as output:
             self.proc = subprocess.Popen(cmd, env=env, stdout=output,
                                          stderr=subprocess.STDOUT)
 
-    def print_output(self, count):
+    def _file(self, kind, k, ext):
+        return os.path.join(self.tmp, f"{kind}-{k}.{ext}")
+
+    def _events(self, k):
+        try:
+            with open(self.progress_files[k - 1], encoding="utf-8") as f:
+                return [json.loads(line) for line in f if line.endswith("\n")]
+        except FileNotFoundError:
+            return []
+
+    def jobs(self):
+        """The job numbers of the processes that ran (all N, unless the
+        process could not fork)."""
+        return [k for k in range(1, self.ns.jobs + 1)
+                if k == 1 or any("pid" in e for e in self._events(k))]
+
+    def exit_status(self, k):
+        if k == 1:
+            return self.proc.returncode
+        return next((e["exit"] for e in self._events(k) if "exit" in e),
+                    None)
+
+    def xml_file(self, k):
+        """Job K's XML log (renamed FILE-K.ext with --xml-file FILE), or
+        None if there is none."""
+        pids = [e["pid"] for e in self._events(k) if "pid" in e]
+        path = self.xml_pattern.replace(
+            "%p", str(pids[0] if pids else self.proc.pid))
+        if not os.path.exists(path):
+            return None
+        if self.ns.xml_file and self.ns.jobs > 1:
+            base, ext = os.path.splitext(self.ns.xml_file)
+            os.replace(path, f"{base}-{k}{ext}")
+            path = f"{base}-{k}{ext}"
+        return path
+
+    def print_output(self, k, count):
         """The test runner's own output (and Valgrind's messages)."""
         if count > 1:
-            print(f"\n== process {self.k} of {count} ==")
-        with open(self.output_file, encoding="utf-8",
-                  errors="replace") as f:
-            sys.stdout.write(f.read())
+            print(f"\n== process {k} of {count} ==")
+        try:
+            with open(self._file("output", k, "txt"), encoding="utf-8",
+                      errors="replace") as f:
+                sys.stdout.write(f.read())
+        except FileNotFoundError:
+            pass
         sys.stdout.flush()
 
 
 def judge(ns, logs, elapsed):
     """Verdicts of the (Log, exit status) of every process, merged."""
     verdicts = []
+    outside_seen = set()
     for log, returncode in logs:
-        verdicts += log_verdicts(ns, log, returncode)
+        verdicts += log_verdicts(ns, log, returncode, outside_seen)
     print_report(verdicts)
     searches = sum(log.session.get("searches", 0) for log, _ in logs)
     seconds = sum(log.session.get("search_seconds", 0) for log, _ in logs)
@@ -227,7 +272,10 @@ def judge(ns, logs, elapsed):
     return 1 if failing else 0
 
 
-def log_verdicts(ns, log, returncode):
+def log_verdicts(ns, log, returncode, outside_seen):
+    """The verdicts of one process.  OUTSIDE_SEEN: the findings outside
+    tests that an earlier process reported (forked processes share what
+    came before the fork)."""
     verdicts = []
     for test in log.order:
         status, message, details = verdict(
@@ -241,7 +289,9 @@ def log_verdicts(ns, log, returncode):
                          + f" on first use by one of {len(tests)} tests "
                          "(a second run of each did not leak)",
                          format_findings(findings)))
-    outside = log.outside_tests()
+    outside = [f for f in log.outside_tests()
+               if (f.kind, f.stack_key) not in outside_seen]
+    outside_seen.update((f.kind, f.stack_key) for f in outside)
     if outside:
         known = is_known(ns.known, None, outside)
         message = ("Memcheck findings outside any test: "

@@ -5,6 +5,7 @@ environment variable named by CONFIG_ENV (JSON)."""
 import json
 import os
 import sys
+import threading
 import unittest
 
 from . import select
@@ -13,7 +14,91 @@ from .checker import Checker
 CONFIG_ENV = "_PYTHON_MEMCHECK_CHILD"
 
 
-def run_unittest(argv, checker, shard, job):
+class Share:
+    """The tests this process runs: its --shard slice, and with -jN, the
+    share of one of N processes.
+
+    The N processes are forked from this one once the tests are collected.
+    Under Memcheck, starting the interpreter, importing the framework and
+    collecting the tests cost seconds to tens of seconds (a pytest suite:
+    about a third of its run); forked, they are paid once, not N times.
+    Valgrind follows a fork: the child runs under Memcheck too, inherits
+    its heap and its leak searches so far, and writes a log of its own
+    (the --xml-file name holds %p, the process id)."""
+
+    def __init__(self, config, checker):
+        self.config = config
+        self.checker = checker
+        self.shard = tuple(config["shard"]) if config["shard"] else None
+        self.jobs = config["jobs"]
+        self.job = 1
+        self.children = {}      # pid -> job number
+
+    def choose(self, units):
+        """The positions of the tests to run here, UNITS holding the unit of
+        each collected test (memcheck.select()).  With -jN, forks first."""
+        if self.jobs > 1:
+            self._fork()
+        positions = select(units, self.shard,
+                           (self.job, self.jobs) if self.jobs > 1 else None)
+        self.checker.start_tests(len(positions))
+        return positions
+
+    def _fork(self):
+        self.checker.progress(jobs=self.jobs)
+        if threading.active_count() > 1:
+            # A fork copies only the calling thread: the others' locks
+            # could stay held forever in the child.
+            print(f"memcheck: threads run after collection: the tests run "
+                  f"in one process, not {self.jobs}", file=sys.stderr)
+            self.jobs = 1
+            self.checker.progress(jobs=1)
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for job in range(2, self.jobs + 1):
+            pid = os.fork()
+            if pid == 0:
+                self._become(job)
+                return
+            self.children[pid] = job
+
+    def _become(self, job):
+        """In a forked child: take job number JOB and its files."""
+        self.job, self.children = job, {}
+        _redirect(self.config["output"].format(1),
+                  self.config["output"].format(job))
+        self.checker.forked(
+            progress_file=self.config["progress"].format(job),
+            xml_file=self.config["xml"].replace("%p", str(os.getpid())))
+
+    def wait(self):
+        """Wait for the forked processes; record each one's exit status in
+        its progress file, for the driver."""
+        for pid, job in self.children.items():
+            _, status = os.waitpid(pid, 0)
+            with open(self.config["progress"].format(job), "a",
+                      encoding="utf-8") as f:
+                f.write(json.dumps({"exit": os.waitstatus_to_exitcode(
+                    status)}) + "\n")
+
+
+def _redirect(old, new):
+    """Make every file descriptor open on file OLD write to file NEW: not
+    only 1 and 2, but the copies that a framework keeps while it captures
+    output (pytest restores its copy of 1 when it shows progress)."""
+    fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    old = os.path.realpath(old)
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.path.realpath(f"/proc/self/fd/{name}") == old:
+                os.dup2(fd, int(name))
+        except OSError:
+            pass            # closed meanwhile, or Valgrind's own
+    os.close(fd)
+
+
+def run_unittest(argv, share):
     from . import unittest_checker
 
     class CheckedProgram(unittest.TestProgram):
@@ -21,10 +106,9 @@ def run_unittest(argv, checker, shard, job):
             tests = list(_flatten(self.test))
             units = [f"{type(t).__module__}.{type(t).__qualname__}"
                      for t in tests]
-            tests = [tests[i] for i in select(units, shard, job)]
-            checker.start_tests(len(tests))
-            self.test = unittest.TestSuite(tests)
-            unittest_checker.install(checker)
+            self.test = unittest.TestSuite(tests[i]
+                                           for i in share.choose(units))
+            unittest_checker.install(share.checker)
             super().runTests()
 
     CheckedProgram(module=None, argv=["python -m unittest", *argv])
@@ -38,31 +122,32 @@ def _flatten(suite):
         yield suite
 
 
-def run_pytest(argv, checker, shard, job):
+def run_pytest(argv, share):
     import pytest
     from . import pytest_plugin
-    pytest_plugin.configure(checker, shard, job)
+    pytest_plugin.configure(share)
     return pytest.main(argv, plugins=[pytest_plugin])
 
 
 def main():
     config = json.loads(os.environ.pop(CONFIG_ENV))
     framework, argv = sys.argv[1], sys.argv[2:]
-    shard = tuple(config["shard"]) if config["shard"] else None
-    job = tuple(config["job"]) if config["job"] else None
-    checker = Checker(progress_file=config["progress"],
-                      xml_file=config["xml"])
+    xml_file = config["xml"].replace("%p", str(os.getpid()))
+    checker = Checker(progress_file=config["progress"].format(1),
+                      xml_file=xml_file)
     checker.start_session()
+    share = Share(config, checker)
     status = 0
     try:
         if framework == "unittest":
-            run_unittest(argv, checker, shard, job)
+            run_unittest(argv, share)
         else:
-            status = run_pytest(argv, checker, shard, job)
+            status = run_pytest(argv, share)
     except SystemExit as exc:
         status = exc.code
     finally:
         checker.end_session()
+        share.wait()
     sys.exit(status)
 
 

@@ -13,12 +13,12 @@ would cost more than the tests.  So tests run in groups:
   that the tests' shared fixtures are about to go (end of a class);
 - a group whose search found nothing new is clean: each of its tests
   passes, at the price of one search;
-- a group whose search found leaks is narrowed down.  Each test of a
-  group runs with a number of its own, 1 to 255 (_valgrind.set_test_tag()),
-  which malloc mode puts into the allocation stack of every block, so a
-  leak record names its test.  The tests named (all of them, for a record
-  without a number: pool mode, memory from malloc() itself) run again,
-  then a search.  A test whose second run leaks leaks on every run: the
+- a group whose search found leaks is narrowed down.  Each test runs
+  with a number of its own (_valgrind.set_test_tag(), unique over 65280
+  tests), which malloc mode puts into the allocation stack of every block,
+  so a leak record names its test, even one of an earlier group.  The
+  tests named (all of the group, for a record without a number: pool mode,
+  memory from malloc() itself) run again, then a search.  A test whose second run leaks leaks on every run: the
   leak is its own.  Leaks that no second run repeats happened on first
   use only (a cache filled once, an object created once and lost): they
   are reported as first-use leaks, of their test when a number names it.
@@ -30,6 +30,7 @@ the tests and the searches; memcheck.report reads them back.
 """
 
 import json
+import os
 import time
 
 import _valgrind
@@ -39,8 +40,15 @@ from . import MARKER
 # A search follows at least SEARCH_SPACING times its own cost of tests.
 SEARCH_SPACING = 39
 
-# Tests of a group are numbered 1 to MAX_TAG (_valgrind.set_test_tag()).
-MAX_TAG = 255
+# Test numbers (_valgrind.set_test_tag()): a low byte of 1 to 255 and a
+# high byte of 0 to 255, NUMBERS of them before they repeat.
+NUMBERS = 255 * 256
+
+
+def test_tag(n):
+    """The tag of the N-th test run (N from 0)."""
+    n %= NUMBERS
+    return (n // 255) << 8 | (n % 255 + 1)
 
 
 def mark(event, **fields):
@@ -55,12 +63,13 @@ class Checker:
         self._progress_stream = None
         # Reading the leak records of its own log lets the process re-run
         # only the tests that the records' tags name.
+        self.tail = None
         if xml_file:
             from .report import Tail
             self.tail = Tail(xml_file)
-        else:
-            self.tail = None
-        self.group = []             # (test id, rerun, tag) since the search
+        self.group = []             # (test id, rerun) since the search
+        self.runs = 0               # tests run and re-run so far
+        self.tagged = {}            # tag -> (test id, rerun)
         self.search_cost = 0.0      # seconds the last search took
         self.last_search = 0.0      # when it ended
         self.searches = 0
@@ -75,13 +84,25 @@ class Checker:
         mark("session-end", searches=self.searches,
              search_seconds=round(self.search_time, 3))
 
+    def forked(self, progress_file, xml_file):
+        """In a process forked from this one: its own files, and a search.
+        A forked child replaces the locks that CPython re-initialises
+        after fork() and leaks the old ones on purpose (another thread
+        might have held them): the search keeps them out of the first
+        group of tests."""
+        self.progress_file, self._progress_stream = progress_file, None
+        if self.tail is not None:
+            self.tail = type(self.tail)(xml_file)
+        mark("search", tests=[], forked=True)
+        self._search(initial=True)
+
     def start_tests(self, count):
         """COUNT tests are about to run.  The time the framework took to
         collect them is no time of tests: the first group starts now."""
         self.last_search = time.monotonic()
-        self._progress(total=count)
+        self.progress(pid=os.getpid(), total=count)
 
-    def _progress(self, **fields):
+    def progress(self, **fields):
         # One JSON line an event, read by the driver to show progress.
         if self.progress_file:
             if self._progress_stream is None:
@@ -89,8 +110,12 @@ class Checker:
                                              encoding="utf-8", buffering=1)
             self._progress_stream.write(json.dumps(fields) + "\n")
 
+    def _next_tag(self):
+        self.runs += 1
+        return test_tag(self.runs - 1)
+
     def begin(self, test_id):
-        self.tag = len(self.group) % MAX_TAG + 1
+        self.tag = self._next_tag()
         mark("begin", test=test_id, tag=self.tag)
         _valgrind.set_test_tag(self.tag)
         self._errors_before = _valgrind.count_errors()
@@ -102,8 +127,9 @@ class Checker:
         _valgrind.set_test_tag(0)
         errors = _valgrind.count_errors() - self._errors_before
         mark("end", test=test_id, outcome=outcome, errors=errors)
-        self.group.append((test_id, rerun, self.tag))
-        self._progress(test=test_id, outcome=outcome, errors=errors)
+        self.group.append((test_id, rerun))
+        self.tagged[self.tag] = (test_id, rerun)
+        self.progress(test=test_id, outcome=outcome, errors=errors)
 
     def search_due(self):
         return (time.monotonic() - self.last_search
@@ -114,22 +140,27 @@ class Checker:
         if not self.group:
             return
         group, self.group = self.group, []
-        mark("search", tests=[test_id for test_id, _, _ in group])
+        mark("search", tests=[test_id for test_id, _ in group])
         if self.tail is not None:
             self.tail.skip()            # what came before is not this group's
         leaked = self._search()
         if not leaked:
             return
-        self._progress(leaked=leaked)
+        self.progress(leaked=leaked)
         tags = self._leak_tags()
-        # The tests that the records' tags name, or all of them when a
+        # The tests that the records' tags name, or all of the group when a
         # record has no tag (pool mode, or memory from malloc() itself).
-        candidates = [(test_id, rerun) for test_id, rerun, tag in group
-                      if rerun is not None and (tags is None or tag in tags)]
+        if tags is None:
+            candidates = group
+        else:
+            candidates = list(dict.fromkeys(
+                self.tagged[tag] for tag in sorted(tags)
+                if tag in self.tagged))
+        candidates = [test for test in candidates if test[1] is not None]
         # Run them again: if nothing leaks, the leak was of first use.
         if not candidates or not self._rerun(candidates):
             return
-        if self._leak_tags() is None or len(candidates) > MAX_TAG:
+        if self._leak_tags() is None:
             self._bisect(candidates)
 
     def _leak_tags(self):
@@ -162,8 +193,9 @@ class Checker:
     def _rerun(self, tests):
         """Run TESTS again, each with a tag of its own, then search: did
         they leak?"""
-        for i, (test_id, rerun) in enumerate(tests):
-            tag = i % MAX_TAG + 1
+        for test_id, rerun in tests:
+            tag = self._next_tag()
+            self.tagged[tag] = (test_id, rerun)
             mark("rerun", test=test_id, tag=tag)
             _valgrind.set_test_tag(tag)
             try:

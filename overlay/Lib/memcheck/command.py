@@ -43,7 +43,8 @@ def valgrind_command(argv, options=(), *, tool=None, xml_file=None,
 
     XML_FILE: Memcheck's reports as XML (read them with memcheck.report).
     Children that the program forks are then silent, since they would
-    write into the same file.  LOG_FILE: Valgrind's text output.
+    write into the same file, unless its name holds %p (the process id):
+    each then writes a file of its own.  LOG_FILE: Valgrind's text output.
     OUT_FILE: the profile of a tool that writes one (Callgrind, ...).
     QUIET: -q, only errors.  (Not with XML_FILE when the suppression counts
     are wanted: -q leaves them out of the XML.)"""
@@ -54,8 +55,9 @@ def valgrind_command(argv, options=(), *, tool=None, xml_file=None,
         cmd.append("-q")
     cmd += options
     if xml_file is not None:
-        cmd += ["--child-silent-after-fork=yes",
-                "--xml=yes", "--xml-file=" + xml_file]
+        if "%p" not in xml_file:
+            cmd.append("--child-silent-after-fork=yes")
+        cmd += ["--xml=yes", "--xml-file=" + xml_file]
     if log_file is not None:
         cmd.append("--log-file=" + log_file)
     if out_file is not None:

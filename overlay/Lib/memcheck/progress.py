@@ -22,6 +22,7 @@ class Progress:
         self.last_line = self.start
         self.offsets = {path: 0 for path in paths}
         self.totals = {}
+        self.jobs = len(paths)  # processes that will report a total
         self.done = 0
         self.findings = 0
 
@@ -38,7 +39,9 @@ class Progress:
             self.offsets[path] += len(text.encode("utf-8"))
             for line in text.splitlines():
                 event = json.loads(line)
-                if "total" in event:
+                if "jobs" in event:
+                    self.jobs = event["jobs"]
+                elif "total" in event:
                     self.totals[path] = event["total"]
                 elif "test" in event:
                     self.done += 1
@@ -51,7 +54,7 @@ class Progress:
         total = sum(self.totals.values())
         text = (f"memcheck: {self.done}/{total or '?'} tests, "
                 f"{self.findings} with findings, {_clock(elapsed)} elapsed")
-        if 0 < self.done < total and len(self.totals) == len(self.paths):
+        if 0 < self.done < total and len(self.totals) == self.jobs:
             left = elapsed * (total - self.done) / self.done
             text += f", about {_clock(left)} left"
         return text

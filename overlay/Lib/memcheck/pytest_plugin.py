@@ -15,19 +15,16 @@ session's are never set up twice.
 
 import pytest
 
-from . import select
-
+_share = None           # memcheck._child.Share: which tests run here
 _checker = None
-_shard = None
-_job = None
 _reports = {}           # node id -> its reports, while it runs
 _rerun_next = None      # (session, the test that comes after the re-runs)
 _last_item = None       # the test that ran last
 
 
-def configure(checker, shard, job):
-    global _checker, _shard, _job
-    _checker, _shard, _job = checker, shard, job
+def configure(share):
+    global _share, _checker
+    _share, _checker = share, share.checker
 
 
 @pytest.hookimpl(trylast=True)
@@ -37,12 +34,11 @@ def pytest_collection_modifyitems(config, items):
     # As pytest-xdist's loadscope: a class's tests together, and a file's
     # test functions.
     units = [item.parent.nodeid for item in items]
-    kept = [items[i] for i in select(units, _shard, _job)]
-    deselected = [item for item in items if item not in set(kept)]
-    items[:] = kept
+    chosen = set(_share.choose(units))
+    deselected = [item for i, item in enumerate(items) if i not in chosen]
+    items[:] = [item for i, item in enumerate(items) if i in chosen]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-    _checker.start_tests(len(kept))
 
 
 def pytest_runtest_logreport(report):

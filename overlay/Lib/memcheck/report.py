@@ -42,7 +42,9 @@ _ALLOCATOR_FRAMES = (
 )
 _ALLOCATOR_FILES = ("obmalloc",)
 
-_TEST_TAG = re.compile(r"test_tag_([0-9a-f]{2})")
+# Malloc mode's frames that name the number of a test (group_tag_GG and
+# test_tag_TT: its high and low byte; _valgrind.set_test_tag()).
+_TEST_TAG = re.compile(r"(group|test)_tag_([0-9a-f]{2})")
 
 # Frames of the interpreter's machinery for calling a function.
 _CALL_MACHINERY = (
@@ -128,19 +130,22 @@ class Finding:
     @property
     def tag(self):
         """The number of the test that allocated the block (malloc mode's
-        test_tag_XX frame, see _valgrind.set_test_tag()), or None."""
-        for f in self.frames[:8]:
+        group_tag_GG and test_tag_TT frames), or None."""
+        parts = {}
+        for f in self.frames[:10]:
             match = _TEST_TAG.fullmatch(f.fn)
             if match:
-                return int(match.group(1), 16)
-        return None
+                parts[match.group(1)] = int(match.group(2), 16)
+        if "test" not in parts:
+            return None
+        return parts.get("group", 0) << 8 | parts["test"]
 
     @property
     def site_key(self):
         """Where the leak is made: the stack up to the first frame of an
         extension module, or for a leak of the interpreter's own up to its
-        call machinery, without the test's tag.  A test and its re-run leak at the same site, but
-        the frames above differ (the adaptive interpreter specialises a
+        call machinery, without the test's tag.  A test and its re-run
+        leak at the same site, but the frames above differ (the adaptive interpreter specialises a
         call once it has run)."""
         frames = [f for f in self.frames if not _TEST_TAG.fullmatch(f.fn)]
         key = [(f.fn, f.file, f.line) for f in frames]
@@ -200,6 +205,7 @@ class Log:
         search = None           # the search under way
         searches = []           # every Search, in order
         tags = {}               # tag -> tests given it since the last search
+        self.tagged = {}        # tag -> the test that had it last
         errors_seen = set()     # (test, kind, site) of each error
         for node in root:
             if node.tag == "clientmsg":
@@ -216,11 +222,13 @@ class Log:
                         self.order.append(test)
                     if event.get("tag"):
                         tags.setdefault(event["tag"], []).append(test)
+                        self.tagged[event["tag"]] = test
                 elif kind == "end":
                     self.tests[event["test"]] = event
                 elif kind == "search":
                     search = Search(event["tests"], event.get("rerun", False),
-                                    tags)
+                                    tags, self.tagged,
+                                    event.get("forked", False))
                     searches.append(search)
                     tags = {}
                 elif kind == "session-end":
@@ -249,7 +257,7 @@ class Log:
         seen = set()
         for i, group in enumerate(searches):
             seen.update(r.stack_key for r in group.records)
-            if group.rerun or not group.records:
+            if group.rerun or group.forked or not group.records:
                 continue
             # The re-runs that narrowed this group follow its search: what a
             # test's re-run leaked is what one run of it leaks.
@@ -278,10 +286,15 @@ class Log:
                     first_use.append(record)
             if first_use:
                 self.first_use.append((group.tests, first_use))
-        # Memcheck's search at exit repeats what a search reported.
+        # Memcheck's search at exit repeats what a search reported.  What
+        # no search found (a stale pointer kept it until the end) is the
+        # leak of the test its number names.
         self.findings = [f for f in self.findings
                          if not (f.is_leak and f.phase == "exit"
                                  and f.stack_key in seen)]
+        for f in self.findings:
+            if f.is_leak and f.phase == "exit" and f.tag in self.tagged:
+                f.test = self.tagged[f.tag]
 
     def _add(self, finding, test, phase):
         finding.test, finding.phase = test, phase
@@ -297,16 +310,24 @@ class Log:
 class Search:
     """A leak search that ended a group of tests or a re-run of some."""
 
-    def __init__(self, tests, rerun, tags):
+    def __init__(self, tests, rerun, tags, tagged, forked=False):
         self.tests = tests
         self.rerun = rerun
         self.tags = tags        # tag -> the tests that ran with it
+        self.tagged = tagged    # tag -> the test that had it last
+        # The search of a forked process before its tests: what it finds
+        # the fork lost (CPython's locks, replaced in the child).
+        self.forked = forked
         self.records = []
 
     def owner(self, record):
         """The test that allocated RECORD's blocks, if it is known: the one
-        test with the record's tag, or the one test searched for."""
+        test with the record's tag (of an earlier group too, unless this is
+        a search after re-runs: their own leaks confirm), or the one test
+        searched for."""
         tests = self.tags.get(record.tag, ())
+        if not tests and not self.rerun and record.tag in self.tagged:
+            tests = [self.tagged[record.tag]]
         if len(tests) == 1:
             return tests[0]
         if len(self.tests) == 1:
