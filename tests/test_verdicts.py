@@ -221,6 +221,38 @@ class ExtensionSuiteTests(unittest.TestCase):
         self.assertEqual(status, "failure")
         self.assertIn("test failed", message)
 
+    def test_leak_found_by_a_later_search(self):
+        # A copy of the pointer (here in a bytes object, elsewhere a stale
+        # word in a live block or on the C stack) keeps test_leak's block
+        # reachable past its group's search (the class has a fixture: its
+        # group is searched before the next class).  test_forget drops the
+        # copy: the next search finds the leak, and its number names
+        # test_leak, not a test of the group that search ends.
+        with open(os.path.join(self.tmp, "test_late.py"), "w") as f:
+            f.write(textwrap.dedent("""
+                import ctypes, struct, unittest
+                COPIES = []
+                class First(unittest.TestCase):
+                    @classmethod
+                    def setUpClass(cls):
+                        pass
+                    def test_leak(self):
+                        obj = bytearray(b"x" * 200)
+                        ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+                        COPIES.append(struct.pack("P", id(obj)))
+                class Second(unittest.TestCase):
+                    def test_forget(self):
+                        COPIES.clear()
+            """))
+        proc = self.memcheck("unittest", "test_late")
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        cases = junit_cases(self.junit)
+        self.assertEqual(cases["test_forget"], ("passed", ""), proc.stdout)
+        status, message = cases["test_leak"]
+        self.assertEqual(status, "failure")
+        self.assertIn("bytes definitely lost", message)
+        self.assertNotIn("outside any test", proc.stdout)
+
     def test_shard(self):
         # Round-robin in collection order: the 2nd of 3 slices holds the
         # 2nd test (unittest sorts test methods by name).
