@@ -142,12 +142,15 @@ class Finding:
 
     @property
     def site_key(self):
-        """Where the leak is made: the stack up to the first frame of an
-        extension module, or for a leak of the interpreter's own up to its
-        call machinery, without the test's tag.  A test and its re-run
-        leak at the same site, but the frames above differ (the adaptive interpreter specialises a
-        call once it has run)."""
+        """Where the leak is made: the stack from the first frame past the
+        allocator (whose frames differ with and without a test's tag) up
+        to the first frame of an extension module, or for a leak of the
+        interpreter's own up to its call machinery.  A test and its re-run
+        leak at the same site, but the frames above differ (the adaptive
+        interpreter specialises a call once it has run)."""
         frames = [f for f in self.frames if not _TEST_TAG.fullmatch(f.fn)]
+        while len(frames) > 1 and frames[0].is_allocator:
+            del frames[0]
         key = [(f.fn, f.file, f.line) for f in frames]
         for i, f in enumerate(frames):
             if not f.is_interpreter:
