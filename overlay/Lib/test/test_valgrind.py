@@ -21,6 +21,9 @@ _valgrind = import_helper.import_module("_valgrind")
 REPORT = "import _valgrind; print(_valgrind.tool(), _valgrind.mode())"
 
 
+@unittest.skipIf(_valgrind.running_on_valgrind(),
+                 "checks the interpreter outside Valgrind (the test suite "
+                 "itself runs under it: python -m test --valgrind)")
 class NativeTests(unittest.TestCase):
     """Not under Valgrind: pymalloc, untouched."""
 
