@@ -15,6 +15,7 @@ not (a running interpreter always has some).
 """
 
 import argparse
+import glob
 import os
 import platform
 import shutil
@@ -83,12 +84,16 @@ def measure(name, framework, args, cwd, pythonpath, rounds, tmp):
     for r in range(rounds):
         order = list(commands) if r % 2 == 0 else list(commands)[::-1]
         for key in order:
+            for old in glob.glob(os.path.join(tmp, "out*.xml")):
+                os.remove(old)
             seconds, proc = run(commands[key], cwd, pythonpath)
             times[key].append(seconds)
             print(f"  {name}: {key} {seconds:.1f} s", file=sys.stderr)
             if key == "j2":
-                logs = [Log(os.path.join(tmp, f"out-{k}.xml"))
-                        for k in (1, 2)]
+                # out-K.xml of each process that ran (one a unit of tests
+                # at most: a single class runs in one).
+                logs = [Log(path) for path in
+                        sorted(glob.glob(os.path.join(tmp, "out-*.xml")))]
             else:
                 logs = [Log(xml)]
             found[key] = set().union(*map(sites, logs))

@@ -37,22 +37,24 @@ class Share:
     def choose(self, units):
         """The positions of the tests to run here, UNITS holding the unit of
         each collected test (memcheck.select()).  With -jN, forks first."""
+        # No process without a unit of tests to run.
+        self.jobs = min(self.jobs, len(set(
+            units[i] for i in select(units, self.shard)))) or 1
         if self.jobs > 1:
             self._fork()
+        self.checker.progress(jobs=self.jobs)
         positions = select(units, self.shard,
                            (self.job, self.jobs) if self.jobs > 1 else None)
         self.checker.start_tests(len(positions))
         return positions
 
     def _fork(self):
-        self.checker.progress(jobs=self.jobs)
         if threading.active_count() > 1:
             # A fork copies only the calling thread: the others' locks
             # could stay held forever in the child.
             print(f"memcheck: threads run after collection: the tests run "
                   f"in one process, not {self.jobs}", file=sys.stderr)
             self.jobs = 1
-            self.checker.progress(jobs=1)
             return
         sys.stdout.flush()
         sys.stderr.flush()
