@@ -63,10 +63,9 @@ class Checker:
         self._progress_stream = None
         # Reading the leak records of its own log lets the process re-run
         # only the tests that the records' tags name.
-        self.tail = None
-        if xml_file:
-            from .report import Tail
-            self.tail = Tail(xml_file)
+        self.xml_file = xml_file
+        self.tail = None            # memcheck.report.Tail, once leaks are
+        self.log_offset = 0         # found; where this group's log begins
         self.group = []             # (test id, rerun) since the search
         self.runs = 0               # tests run and re-run so far
         self.tagged = {}            # tag -> (test id, rerun)
@@ -91,8 +90,7 @@ class Checker:
         might have held them): the search keeps them out of the first
         group of tests."""
         self.progress_file, self._progress_stream = progress_file, None
-        if self.tail is not None:
-            self.tail = type(self.tail)(xml_file)
+        self.xml_file, self.tail = xml_file, None
         mark("search", tests=[], forked=True)
         self._search(initial=True)
 
@@ -141,8 +139,8 @@ class Checker:
             return
         group, self.group = self.group, []
         mark("search", tests=[test_id for test_id, _ in group])
-        if self.tail is not None:
-            self.tail.skip()            # what came before is not this group's
+        # What the log holds before the search is not this group's.
+        self.log_offset = _size(self.xml_file)
         leaked = self._search()
         if not leaked:
             return
@@ -166,8 +164,15 @@ class Checker:
     def _leak_tags(self):
         """The tags of the leak records the last search wrote, or None if
         one has none (or the log cannot be read)."""
-        if self.tail is None:
+        if self.xml_file is None:
             return None
+        if self.tail is None:
+            # Read the log only once a search finds leaks: a clean run
+            # does without the XML parser.
+            from .report import Tail
+            self.tail = Tail(self.xml_file, self.log_offset)
+        elif self.tail.offset < self.log_offset:
+            self.tail.offset = self.log_offset      # a later group
         tags = {record.tag for record in self.tail.new_leaks()}
         return None if None in tags else tags
 
@@ -221,3 +226,10 @@ class Checker:
         # normal while the interpreter runs: a PyObject * points past the
         # GC header.  Only definite and indirect losses are leaks here.
         return max(counts.leaked, 0)
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path) if path else 0
+    except OSError:
+        return 0
