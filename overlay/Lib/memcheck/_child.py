@@ -72,7 +72,7 @@ class Share:
                   self.config["output"].format(job))
         self.checker.forked(
             progress_file=self.config["progress"].format(job),
-            xml_file=self.config["xml"].replace("%p", str(os.getpid())))
+            xml_file=_own_log(self.config["xml"]))
 
     def wait(self):
         """Wait for the forked processes; record each one's exit status in
@@ -83,6 +83,12 @@ class Share:
                       encoding="utf-8") as f:
                 f.write(json.dumps({"exit": os.waitstatus_to_exitcode(
                     status)}) + "\n")
+
+
+def _own_log(pattern):
+    """This process's XML log: Valgrind's --xml-file PATTERN, %p being the
+    process id."""
+    return pattern.replace("%p", str(os.getpid()))
 
 
 def _redirect(old, new):
@@ -134,9 +140,8 @@ def run_pytest(argv, share):
 def main():
     config = json.loads(os.environ.pop(CONFIG_ENV))
     framework, argv = sys.argv[1], sys.argv[2:]
-    xml_file = config["xml"].replace("%p", str(os.getpid()))
     checker = Checker(progress_file=config["progress"].format(1),
-                      xml_file=xml_file)
+                      xml_file=_own_log(config["xml"]))
     checker.start_session()
     share = Share(config, checker)
     status = 0
