@@ -112,6 +112,22 @@ push_code_members(object_stack *roots, PyCodeObject *code)
     }
 }
 
+/* An instance whose attributes live in its inline values may also have a
+   dict object, made when something asked for its __dict__
+   (_PyObject_MaterializeManagedDict()), that shares those values.  The
+   traverse function visits the values, not that dict: its only pointer is
+   the instance's managed-dict slot, in the pre-header. */
+static void
+push_managed_dict(object_stack *roots, PyObject *op)
+{
+    if (_PyType_HasFeature(Py_TYPE(op), Py_TPFLAGS_MANAGED_DICT)) {
+        PyDictObject *dict = _PyObject_ManagedDictPointer(op)->dict;
+        if (dict != NULL) {
+            (void)object_stack_push(roots, (PyObject *)dict);
+        }
+    }
+}
+
 /* Under Memcheck, are the SIZE bytes at P addressable and defined?  Other
    tools know no definedness: there, the bytes are trusted. */
 static int
@@ -185,6 +201,7 @@ keep_reachable_from(object_stack *roots, int memcheck)
         if (traverse != NULL) {
             (void)traverse(op, visit_push, roots);
         }
+        push_managed_dict(roots, op);
     }
     _Py_hashtable_destroy(seen);
 }
