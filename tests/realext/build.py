@@ -35,6 +35,7 @@ CFLAGS = ["-O1", "-g", "-fPIC", "-shared"]
 #   module:    the extension module's dotted name
 #   path:      the directory (relative to the tree) that goes on PYTHONPATH
 #   libs:      libraries to link (from Debian's -dev packages)
+#   defines:   preprocessor macros, as setup.py defines them
 #   suite:     the test runner, "pytest" or "unittest"
 RECIPES = {
     # Single-phase init (PyModule_Create); the Markup class is imported in
@@ -55,6 +56,24 @@ RECIPES = {
                    generate={"xxhash/version.py":
                              'VERSION = "{version}"\n'
                              'VERSION_TUPLE = tuple(map(int, VERSION.split(".")))\n'}),
+    # Single-phase init, static PyTypeObjects; the trie's nodes are C
+    # structs in PyMem_ memory that hold Python objects (the values of
+    # add_word()): objects held from heap memory that is no Python object.
+    "ahocorasick": dict(sources=["pyahocorasick.c"], module="ahocorasick",
+                        path=".", libs=[], defines=["AHOCORASICK_UNICODE"],
+                        suite="unittest"),
+    # Multi-phase init (Py_mod_exec) with module state (yajl2_state) and
+    # a dozen heap types; wraps a C library: Debian's libyajl (not the copy
+    # in cextern/).  Its tests parametrise a fixture over the backends.
+    "ijson": dict(sources=["src/ijson/backends/ext/_yajl2/%s.c" % f for f in (
+                      "async_reading_generator", "basic_parse",
+                      "basic_parse_async", "basic_parse_basecoro",
+                      "coro_utils", "items", "items_async", "items_basecoro",
+                      "kvitems", "kvitems_async", "kvitems_basecoro",
+                      "module", "parse", "parse_async", "parse_basecoro",
+                      "reading_generator")],
+                  module="ijson.backends._yajl2", path="src", libs=["yajl"],
+                  suite="pytest"),
 }
 
 
@@ -102,6 +121,7 @@ def build(name, python=DEFAULT_PYTHON):
     pythonpath = os.path.normpath(os.path.join(tree, recipe["path"]))
     target = os.path.join(pythonpath, *recipe["module"].split(".")) + suffix
     cmd = (["gcc"] + CFLAGS + ["-I" + include, "-I" + platinclude]
+           + ["-D" + macro for macro in recipe.get("defines", [])]
            + [os.path.join(tree, s) for s in recipe["sources"]]
            + ["-l" + lib for lib in recipe["libs"]] + ["-o", target])
     stamp = target + ".stamp"

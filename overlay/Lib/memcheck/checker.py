@@ -82,6 +82,12 @@ class Checker:
         self.end_group()
         mark("session-end", searches=self.searches,
              search_seconds=round(self.search_time, 3))
+        self._close_progress()
+
+    def _close_progress(self):
+        if self._progress_stream is not None:
+            self._progress_stream.close()
+            self._progress_stream = None
 
     def forked(self, progress_file, xml_file):
         """In a process forked from this one: its own files, and a search.
@@ -89,7 +95,8 @@ class Checker:
         after fork() and leaks the old ones on purpose (another thread
         might have held them): the search keeps them out of the first
         group of tests."""
-        self.progress_file, self._progress_stream = progress_file, None
+        self._close_progress()      # this process's copy of the parent's
+        self.progress_file = progress_file
         self.xml_file, self.tail = xml_file, None
         mark("search", tests=[], forked=True)
         self._search(initial=True)

@@ -26,6 +26,7 @@ def install(checker):
         if rerunning or result is None:
             return call(self, result, *args, **kwargs)
         test_id = self.id()
+        spare = _spare_instance(self)
         checker.begin(test_id)
         before = _counts(result)
         value = call(self, result, *args, **kwargs)
@@ -34,7 +35,7 @@ def install(checker):
             nonlocal rerunning
             rerunning = True
             try:
-                call(self, unittest.TestResult())
+                call(spare, unittest.TestResult())
             finally:
                 rerunning = False
 
@@ -52,6 +53,21 @@ def install(checker):
 
     unittest.TestCase.__call__ = checked_call
     unittest.TestSuite._tearDownPreviousClass = checked_tear_down_previous_class
+
+
+def _spare_instance(test):
+    """A fresh instance of TEST's case, for a re-run.
+
+    A suite drops each test case once it has run, and with it what the
+    test stored on self.  Keeping the case that ran until its group is
+    searched would keep those objects alive, and the search would judge
+    them while a suite never holds them: memory that Memcheck cannot follow
+    (a pointer in a packed C struct) then looks lost.  A case whose class
+    cannot be made again from its method name is re-run itself."""
+    try:
+        return type(test)(test._testMethodName)
+    except Exception:
+        return test
 
 
 def _has_shared_fixtures(cls):
