@@ -8,10 +8,15 @@ PREFIX ?= /usr/local
 CONFIGURE_ARGS ?=
 JOBS ?= $(shell nproc)
 
-BUILD := build
+# CPYTHON=3.13.15 builds another release of source.conf, in its own
+# directory; the default release builds in build/.
+CPYTHON ?=
+BUILD := $(if $(CPYTHON),build/cpython-$(CPYTHON),build)
 PYTHON := $(BUILD)/python
+export CPYTHON
+export BUILD := $(abspath $(BUILD))
 
-.PHONY: all build deps install worktree export check bench bench-verdicts bench-memcheck bench-valgrindtest demo clean distclean
+.PHONY: all build build-ft deps install worktree export check check-memcheck bench bench-verdicts bench-memcheck bench-valgrindtest demo clean distclean
 
 all: build
 
@@ -28,13 +33,29 @@ build: deps
 	@ln -sfn obj/python $(PYTHON)
 	@echo "built $(PYTHON): $$($(PYTHON) -c 'import sys; print(sys.version.split()[0])')"
 
+# The free-threaded variant (configure --disable-gil) of the same prepared
+# source, in build/obj-ft: build/python-ft.
+build-ft: deps
+	@tools/prepare-source
+	@tools/configure-build $(BUILD)/src $(BUILD)/obj-ft -- --disable-gil --with-valgrind --prefix=$(PREFIX) $(CONFIGURE_ARGS)
+	@$(MAKE) -C $(BUILD)/obj-ft -j$(JOBS) --no-print-directory > $(BUILD)/make-ft.log 2>&1 \
+	    || { tail -n 30 $(BUILD)/make-ft.log; echo "make: CPython build failed (log: $(BUILD)/make-ft.log)"; exit 1; }
+	@ln -sfn obj-ft/python $(PYTHON)-ft
+	@echo "built $(PYTHON)-ft: $$($(PYTHON)-ft -c 'import sys; print(sys.version.split()[0], "free-threaded" if not sys._is_gil_enabled() else "GIL")')"
+
 # The main job: valgrind build/python on an extension that leaks.
 demo: build
 	@$(PYTHON) tools/demo
 
-# The project's tests, then CPython's own tests on the patched build.
-check: deps build
+# The project's tests, then CPython's own tests on the patched build and on
+# its free-threaded variant.
+check: deps build build-ft
 	@$(PYTHON) tests/run.py
+
+# The seeded-bug and noise checks alone, e.g. on another release:
+# make check-memcheck CPYTHON=3.13.15
+check-memcheck: deps build
+	@$(PYTHON) tests/run.py --quick test_seeded_bugs test_memcheck_noise
 
 # Benchmarks against builds of the same tarball without the series (README).
 bench: build
@@ -64,7 +85,7 @@ install: build
 	$(MAKE) -C $(BUILD)/obj install
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/python $(BUILD)/tests
+	rm -rf $(BUILD)/obj $(BUILD)/python $(BUILD)/obj-ft $(BUILD)/python-ft $(BUILD)/tests
 
 distclean:
 	rm -rf $(BUILD)

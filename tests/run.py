@@ -3,6 +3,7 @@ patched build.  Run by build/python.  Ends with one line:
 N passed, N failed, N skipped.
 
   build/python tests/run.py [--quick]     --quick skips CPython's tests
+  build/python tests/run.py --quick test_x test_y    only these suites
   build/python tests/run.py --suite test_x    one suite, in this process
 """
 
@@ -18,7 +19,9 @@ import support
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-PYTHON = os.path.join(TOP, "build", "python")
+PYTHON = support.PYTHON
+# The free-threaded build of the same source (make build-ft), if there is one.
+PYTHON_FT = os.path.join(support.BUILD, "python-ft")
 
 # CPython's tests that exercise what the series touches.  Not under Valgrind.
 CPYTHON_TESTS = ["test_valgrind", "test_capi", "test_embed", "test_gc",
@@ -102,14 +105,14 @@ def run_suite(module):
     return 0, 1, 0, out         # no result: the process crashed
 
 
-def run_cpython_tests():
+def run_cpython_tests(python=PYTHON):
     env = {k: v for k, v in os.environ.items()
            if k not in support.UNSET_FOR_CPYTHON_TESTS}
     with tempfile.TemporaryDirectory() as tmp:
         junit = os.path.join(tmp, "junit.xml")
-        cmd = [PYTHON, "-m", "test", "-j%d" % (os.cpu_count() or 2),
+        cmd = [python, "-m", "test", "-j%d" % (os.cpu_count() or 2),
                "--junit-xml", junit] + CPYTHON_TESTS
-        print("$", " ".join(cmd[1:]), flush=True)
+        print("$", os.path.relpath(python), " ".join(cmd[1:]), flush=True)
         proc = subprocess.run(cmd, env=env)
         if not os.path.exists(junit):
             return 0, 1
@@ -134,6 +137,12 @@ def main():
     quick = "--quick" in sys.argv
     modules = sorted(f[:-3] for f in os.listdir(HERE)
                      if f.startswith("test_") and f.endswith(".py"))
+    chosen = [a for a in sys.argv[1:] if not a.startswith("-")]
+    unknown = sorted(set(chosen) - set(modules))
+    if unknown:
+        sys.exit("tests/run.py: no suite %s (known: %s)"
+                 % (", ".join(unknown), " ".join(modules)))
+    modules = chosen or modules
     passed = failed = skipped = 0
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
         # Each suite's line as it ends: a slow suite does not hold back the
@@ -150,12 +159,15 @@ def main():
             failed += f
             skipped += s
     if not quick:
-        p, f, s = run_cpython_tests()
-        print("CPython tests (%s): %d passed, %d failed, %d skipped"
-              % (" ".join(CPYTHON_TESTS), p, f, s))
-        passed += p
-        failed += f
-        skipped += s
+        builds = [PYTHON] + ([PYTHON_FT] if os.path.exists(PYTHON_FT) else [])
+        for python in builds:
+            p, f, s = run_cpython_tests(python)
+            print("CPython tests on %s (%s): %d passed, %d failed, %d skipped"
+                  % (os.path.relpath(python), " ".join(CPYTHON_TESTS),
+                     p, f, s), flush=True)
+            passed += p
+            failed += f
+            skipped += s
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 

@@ -5,14 +5,17 @@ Valgrind command lines and reads Memcheck's XML for the tests and tools."""
 
 import os
 import subprocess
+import sys
 import tempfile
 
 from memcheck.command import MEMCHECK_GATE, OUT_FILE_TOOLS, valgrind_command  # noqa: F401
 from memcheck.report import Log
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(TOP, "build")
-PYTHON = os.path.join(BUILD, "python")
+# The interpreter under test is the one that runs the tests: build/python
+# (make check), or build/cpython-VERSION/python (make check CPYTHON=VERSION).
+PYTHON = sys.executable
+BUILD = os.path.dirname(PYTHON)
 EXT_DIR = os.path.join(BUILD, "tests", "ext")
 
 

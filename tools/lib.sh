@@ -3,9 +3,15 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$TOP/source.conf"
+if [ -z "${CPYTHON_SHA256:-}" ]; then
+    printf '%s: error: CPython %s is not a release this series supports (source.conf: %s)\n' \
+        "$(basename "$0")" "$CPYTHON_VERSION" \
+        "$(sed -n 's/^\([0-9][0-9.]*\))$/\1/p' "$TOP/source.conf" | tr '\n' ' ')" >&2
+    exit 1
+fi
 CPYTHON_SERIES=${CPYTHON_VERSION%.*}          # 3.13.5 -> 3.13
 BUILD=${BUILD:-$TOP/build}
-DOWNLOADS=$BUILD/downloads
+DOWNLOADS=$TOP/build/downloads                 # shared by every release
 SRC=$BUILD/src                                  # prepared source tree
 OBJ=$BUILD/obj                                  # out-of-tree build
 PATCHES=$TOP/patches/$CPYTHON_SERIES
@@ -26,6 +32,16 @@ series_patches() {
     sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$PATCHES/series"
 }
 
+# The file of patch $1 for this release: patches/3.13/VERSION/NAME where a
+# release needs its own copy (its context differs), else patches/3.13/NAME.
+patch_file() {
+    if [ -f "$PATCHES/$CPYTHON_VERSION/$1" ]; then
+        echo "$PATCHES/$CPYTHON_VERSION/$1"
+    else
+        echo "$PATCHES/$1"
+    fi
+}
+
 sha256_of() {
     sha256sum "$1" | cut -d' ' -f1
 }
@@ -36,9 +52,12 @@ sha256_of() {
 # deb-src entry for the suite, on the same Debian archive the machine already
 # uses (tools/debian-archive-entry; no host name is written in the
 # repository).  On failure print what failed (and where its log is) and
-# return 1: the caller adds its own advice.  The caller removes $3.
+# return 1: the caller adds its own advice.  The caller removes $3.  A
+# fourth argument pins the Debian version of the package.
 debian_source_download() {
-    local package=$1 suite=$2 apt_dir=$3
+    local package=$1 suite=$2 apt_dir=$3 version=${4:-}
+    local wanted=$package/$suite
+    [ -z "$version" ] || wanted=$package=$version
     rm -rf "$apt_dir"
     mkdir -p "$apt_dir/sources" "$apt_dir/lists/partial" \
              "$apt_dir/cache/archives/partial" "$apt_dir/download"
@@ -58,8 +77,8 @@ debian_source_download() {
         return 1
     }
     (cd "$apt_dir/download" && apt-get "${opts[@]}" source --download-only \
-            "$package/$suite") >"$apt_dir/source.log" 2>&1 || {
-        note "apt-get source $package/$suite failed (log: $apt_dir/source.log)"
+            "$wanted") >"$apt_dir/source.log" 2>&1 || {
+        note "apt-get source $wanted failed (log: $apt_dir/source.log)"
         return 1
     }
 }

@@ -20,6 +20,11 @@ _valgrind = import_helper.import_module("_valgrind")
 
 REPORT = "import _valgrind; print(_valgrind.tool(), _valgrind.mode())"
 
+# The free-threaded build serves PyMem_ and PyObject_ by mimalloc, not by
+# pymalloc, and does not announce mimalloc's blocks to Memcheck yet.
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+SMALL_ALLOCATOR = "mimalloc" if FREE_THREADED else "pymalloc"
+
 
 @unittest.skipIf(_valgrind.running_on_valgrind(),
                  "checks the interpreter outside Valgrind (the test suite "
@@ -37,7 +42,7 @@ class NativeTests(unittest.TestCase):
         # allocation has decided.
         _testinternalcapi = import_helper.import_module("_testinternalcapi")
         self.assertIn(_testinternalcapi.pymem_getallocatorsname(),
-                      ("pymalloc", "pymalloc_debug"))
+                      (SMALL_ALLOCATOR, SMALL_ALLOCATOR + "_debug"))
 
     def test_checks_outside_valgrind(self):
         # No error counted, no leak search: every count is 0, the marker
@@ -79,10 +84,14 @@ class NativeTests(unittest.TestCase):
     def test_debug_hooks(self):
         code = ("import _testinternalcapi, _valgrind; "
                 "print(_testinternalcapi.pymem_getallocatorsname(), _valgrind.mode())")
-        for allocator in ("debug", "pymalloc_debug", "pymalloc", "malloc"):
+        allocators = ["debug", SMALL_ALLOCATOR + "_debug", SMALL_ALLOCATOR]
+        if not FREE_THREADED:       # which takes mimalloc only
+            allocators.append("malloc")
+        for allocator in allocators:
             with self.subTest(allocator=allocator):
                 res = assert_python_ok("-c", code, PYTHONMALLOC=allocator)
-                name = {"debug": "pymalloc_debug"}.get(allocator, allocator)
+                name = {"debug": SMALL_ALLOCATOR + "_debug"}.get(allocator,
+                                                                 allocator)
                 self.assertEqual(res.out.split()[0].decode(), name)
 
 
@@ -139,6 +148,7 @@ class ValgrindTests(unittest.TestCase):
         return [record for record in re.split(r"==\d+== \n", log)
                 if "37 bytes in 1 blocks are definitely lost" in record]
 
+    @(unittest.expectedFailure if FREE_THREADED else lambda test: test)
     def test_memcheck_sees_a_leaked_pymem_block(self):
         records = self.leak_records()
         self.assertEqual(len(records), 1)
