@@ -410,6 +410,47 @@ class RegrtestTests(unittest.TestCase):
         self.assertIn("-m test --valgrind --testdir", proc.stdout)
         self.assertIn("Memcheck: test_vg_leaky: 1 error(s)", proc.stdout)
 
+    def test_known_file(self):
+        # --valgrind-known (default: Lib/test/libregrtest/valgrind_known.txt):
+        # a case of Valgrind's emulation is not run; the findings of a
+        # known CPython bug do not fail the file.
+        known = os.path.join(self.testdir, "known.txt")
+        with open(known, "w") as f:
+            f.write("# comment\n"
+                    "test_vg_leaky.T.test_bad_read  emulation  on purpose\n"
+                    "test_vg_leaky.T.test_leak  cpython-bug  split() leaks\n")
+        proc = self.regrtest("--valgrind-known", known, "test_vg_leaky")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("Memcheck: test_vg_leaky: known CPython bugs: "
+                      "56 bytes definitely lost", proc.stdout)
+        cases = junit_cases(self.junit)
+        self.assertEqual(cases["test_vg_leaky.T.test_clean"][0], "passed")
+        self.assertEqual(cases["test_vg_leaky.T.test_leak"][0], "passed")
+        self.assertNotIn("test_vg_leaky.T.test_bad_read", cases)
+        # Without it, both fail the file again.
+        proc = self.regrtest("--valgrind-known", "", "test_vg_leaky")
+        self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+        # A line it cannot read stops the run before any test.
+        with open(known, "a") as f:
+            f.write("test_vg_leaky.T.test_clean  slow  no such category\n")
+        proc = self.regrtest("--valgrind-known", known, "test_vg_leaky")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--valgrind-known: %s:4: expected" % known, proc.stderr)
+
+    def test_shipped_known_file(self):
+        # Every entry of the file that --valgrind reads by default has a
+        # category and a reason; a CPython bug names its reproducer or
+        # function.
+        from test.libregrtest import valgrind
+        entries = valgrind.read_known()
+        self.assertTrue(entries)
+        for test, category, reason in entries:
+            with self.subTest(test=test):
+                self.assertRegex(test, r"^test_\w+")
+                self.assertGreater(len(reason), 20)
+                if category == "cpython-bug":
+                    self.assertRegex(reason, r"repro/\w+\.py|\w+\(\)")
+
     def test_bad_options(self):
         proc = self.regrtest("--shard", "1-2", "test_vg_clean")
         self.assertEqual(proc.returncode, 2)

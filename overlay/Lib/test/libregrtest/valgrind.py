@@ -11,6 +11,7 @@ bytes, top frames).  Leaks of first use, and leaks at the worker's exit, fail
 the file.  In --junit-xml, the failing test cases are marked.
 """
 
+import fnmatch
 import os
 import shutil
 import sys
@@ -25,6 +26,59 @@ from .result import State
 
 # Counts for the summary, in the main process.
 _checked = []           # (test file, number of errors, leaked bytes)
+
+# The test cases that --valgrind does not fail on, and why (the file says
+# how to read it).
+KNOWN_FILE = os.path.join(os.path.dirname(__file__), "valgrind_known.txt")
+NOT_RUN = ("emulation", "resources")
+CATEGORIES = NOT_RUN + ("cpython-bug",)
+known_entries = None    # read_known()'s, as --valgrind-known chose
+
+
+def read_known(path=KNOWN_FILE):
+    """The entries of PATH: [(test id pattern, category, reason)], the id
+    relative to the test package (test_os.TimerfdTests.test_x)."""
+    entries = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split(None, 2)
+            if len(parts) < 3 or parts[1] not in CATEGORIES:
+                raise ValueError(f"{path}:{number}: expected 'test_file[.Class."
+                                 f"case]  category  reason' with a category "
+                                 f"of {', '.join(CATEGORIES)}: {line!r}")
+            entries.append(tuple(parts))
+    return entries
+
+
+def _ids(test):
+    """The test ids an entry's TEST stands for: of the test package, or of
+    a --testdir."""
+    return (f"test.{test}", test)
+
+
+def ignored_tests(entries):
+    """The patterns of regrtest's --ignore for the cases not to run."""
+    return [pattern for test, category, _ in entries if category in NOT_RUN
+            for pattern in _ids(test)]
+
+
+def _known_finding(test_name, finding, entries):
+    """Whether FINDING, of the file TEST_NAME, is a known CPython bug: in a
+    listed test case, or, outside any case, of a listed file."""
+    name = test_name.removeprefix("test.")
+    for test, category, _ in entries:
+        if category != "cpython-bug":
+            continue
+        if finding.test is not None:
+            if any(fnmatch.fnmatchcase(finding.test, pattern)
+                   for pattern in _ids(test)):
+                return True
+        elif fnmatch.fnmatchcase(name, test):
+            return True
+    return False
 
 
 def unavailable():
@@ -81,17 +135,23 @@ _checker = None
 
 
 class WorkerReport:
-    """The findings in one worker's XML file (which it removes)."""
+    """The findings in one worker's XML file (which it removes); those of
+    known CPython bugs (KNOWN_FILE) apart."""
 
-    def __init__(self, test_name, xml_file):
+    def __init__(self, test_name, xml_file, known=None):
         self.test_name = test_name
         try:
             self.log = Log(xml_file) if os.path.getsize(xml_file) else None
         finally:
             os.unlink(xml_file)
-        self.findings = self.log.findings if self.log else []
+        findings = self.log.findings if self.log else []
         for _, first_use in (self.log.first_use if self.log else ()):
-            self.findings += first_use
+            findings += first_use
+        entries = (known if known is not None else known_entries
+                   if known_entries is not None else read_known())
+        self.known = [f for f in findings
+                      if _known_finding(test_name, f, entries)]
+        self.findings = [f for f in findings if f not in self.known]
 
     def by_test_case(self):
         """{test case id: its findings}, in the order they ran."""
@@ -102,9 +162,13 @@ class WorkerReport:
         return cases
 
     def text(self):
+        lines = []
+        if self.known:
+            lines.append(f"\nMemcheck: {self.test_name}: known CPython "
+                         f"bugs: {summary(self.known)}")
         if not self.findings:
-            return ""
-        lines = [f"\nMemcheck: {self.test_name}: {summary(self.findings)}"]
+            return "\n".join(lines)
+        lines.append(f"\nMemcheck: {self.test_name}: {summary(self.findings)}")
         for finding in self.findings:
             when = (f"in {finding.test}" if finding.test
                     else "at exit" if finding.phase == "exit"
