@@ -167,6 +167,16 @@ decide(void *Py_UNUSED(arg))
     if (mode == _PyValgrind_POOL && strcmp(tool_name, "memcheck") != 0) {
         mode = default_mode(tool_name);
     }
+#ifdef Py_GIL_DISABLED
+    /* The free-threaded build cannot hand objects to malloc(): its GC finds
+       them in mimalloc's heaps.  Under Memcheck, mimalloc's blocks are
+       announced instead (pool mode); other tools see mimalloc as it runs
+       ("pymalloc": the small-object allocator kept). */
+    if (mode == _PyValgrind_MALLOC) {
+        mode = strcmp(tool_name, "memcheck") == 0 ? _PyValgrind_POOL
+                                                  : _PyValgrind_PYMALLOC;
+    }
+#endif
     decided_mode = mode;
     return 0;
 }

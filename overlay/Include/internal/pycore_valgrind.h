@@ -141,6 +141,37 @@ extern int _PyValgrind_TestTag;
     {NULL, _PyValgrind_Pymalloc.malloc, _PyValgrind_Pymalloc.calloc, \
      _PyValgrind_Pymalloc.realloc, _PyValgrind_Pymalloc.free}
 
+#  ifdef Py_GIL_DISABLED
+/* The free-threaded build serves PyMem_ and PyObject_ by mimalloc, from
+   two heaps of each thread, and decides the same way: its tables start out
+   with first-use functions of each domain, then hold mimalloc's functions
+   (natively, under the tools that count instructions) or the same ones
+   announcing each block to Memcheck (pool mode).  _PyValgrind_Mimalloc and
+   _PyValgrind_MimallocObj are what "mimalloc" means in this process. */
+extern void* _PyValgrind_FirstMemMalloc(void *ctx, size_t size);
+extern void* _PyValgrind_FirstMemCalloc(void *ctx, size_t nelem, size_t elsize);
+extern void* _PyValgrind_FirstMemRealloc(void *ctx, void *ptr, size_t size);
+extern void _PyValgrind_FirstMemFree(void *ctx, void *ptr);
+extern void* _PyValgrind_FirstObjMalloc(void *ctx, size_t size);
+extern void* _PyValgrind_FirstObjCalloc(void *ctx, size_t nelem, size_t elsize);
+extern void* _PyValgrind_FirstObjRealloc(void *ctx, void *ptr, size_t size);
+extern void _PyValgrind_FirstObjFree(void *ctx, void *ptr);
+#    define _PyValgrind_FIRST_USE_MIMALLOC \
+    {NULL, _PyValgrind_FirstMemMalloc, _PyValgrind_FirstMemCalloc, \
+     _PyValgrind_FirstMemRealloc, _PyValgrind_FirstMemFree}
+#    define _PyValgrind_FIRST_USE_MIMALLOC_OBJ \
+    {NULL, _PyValgrind_FirstObjMalloc, _PyValgrind_FirstObjCalloc, \
+     _PyValgrind_FirstObjRealloc, _PyValgrind_FirstObjFree}
+extern PyMemAllocatorEx _PyValgrind_Mimalloc;
+extern PyMemAllocatorEx _PyValgrind_MimallocObj;
+#    define _PyValgrind_MIMALLOC_ALLOC \
+    {NULL, _PyValgrind_Mimalloc.malloc, _PyValgrind_Mimalloc.calloc, \
+     _PyValgrind_Mimalloc.realloc, _PyValgrind_Mimalloc.free}
+#    define _PyValgrind_MIMALLOC_OBJALLOC \
+    {NULL, _PyValgrind_MimallocObj.malloc, _PyValgrind_MimallocObj.calloc, \
+     _PyValgrind_MimallocObj.realloc, _PyValgrind_MimallocObj.free}
+#  endif
+
 #else   /* !WITH_VALGRIND: every hook is a no-op */
 
 static inline PyStatus _PyValgrind_CheckEnv(void) { return PyStatus_Ok(); }
@@ -158,6 +189,17 @@ _PyValgrind_KeepObmallocState(PyInterpreterState *Py_UNUSED(interp)) {}
 #  define _PyValgrind_PYMALLOC_ALLOC _PyValgrind_FIRST_USE_ALLOC
 
 #endif  /* WITH_VALGRIND */
+
+/* mimalloc's functions, where no first-use function stands for them. */
+#if !defined(WITH_VALGRIND) || !defined(Py_GIL_DISABLED)
+#  define _PyValgrind_FIRST_USE_MIMALLOC \
+    {NULL, _PyMem_MiMalloc, _PyMem_MiCalloc, _PyMem_MiRealloc, _PyMem_MiFree}
+#  define _PyValgrind_FIRST_USE_MIMALLOC_OBJ \
+    {NULL, _PyObject_MiMalloc, _PyObject_MiCalloc, _PyObject_MiRealloc, \
+     _PyObject_MiFree}
+#  define _PyValgrind_MIMALLOC_ALLOC _PyValgrind_FIRST_USE_MIMALLOC
+#  define _PyValgrind_MIMALLOC_OBJALLOC _PyValgrind_FIRST_USE_MIMALLOC_OBJ
+#endif
 
 #ifdef __cplusplus
 }

@@ -66,6 +66,25 @@ _PyTrack_IsAddressable(const void *p)
     return VALGRIND_GET_VBITS(p, &vbits, 1) == 1;
 }
 
+#  ifdef Py_GIL_DISABLED
+/* mimalloc adds COUNT blocks of BSIZE bytes at START to a page's free list
+   (the free-threaded build, Objects/obmalloc_valgrind_mimalloc.h): in pool
+   mode they become unaddressable, but for the link mimalloc writes into the
+   first word of each.  Pages are extended rarely (a few kilobytes at a
+   time), so the test of the mode costs nothing measurable natively. */
+extern int _PyValgrind_MimallocPool;
+extern void _PyValgrind_MiBlocksAdded(void *start, size_t bsize, size_t count);
+#    define _PyTrack_MiBlocksAdded(START, BSIZE, COUNT) \
+       do { \
+           if (_PyValgrind_MimallocPool) { \
+               _PyValgrind_MiBlocksAdded((START), (BSIZE), (COUNT)); \
+           } \
+       } while (0)
+#  else
+#    define _PyTrack_MiBlocksAdded(START, BSIZE, COUNT) \
+       ((void)(START), (void)(BSIZE), (void)(COUNT))
+#  endif
+
 #else   /* !WITH_VALGRIND */
 
 #  define _PyTrack_BlockAllocated(P, SIZE, ZEROED) ((void)0)
@@ -76,6 +95,8 @@ _PyTrack_IsAddressable(const void *p)
 #  define _PyTrack_BytesNoAccess(P, SIZE) ((void)0)
 #  define _PyTrack_AddressableBytes(P, MAX) ((size_t)(MAX))
 #  define _PyTrack_IsAddressable(P) 1
+#  define _PyTrack_MiBlocksAdded(START, BSIZE, COUNT) \
+       ((void)(START), (void)(BSIZE), (void)(COUNT))
 
 #endif  /* WITH_VALGRIND */
 
