@@ -104,6 +104,16 @@ _PyValgrind_FreeListsDisabled(void)
    stack (Python/valgrind_gc.c). */
 extern void _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate);
 
+/* The free-threaded build, once the interpreter is cleared: keep reachable
+   the objects its runtime never frees, immortal or with deferred reference
+   counts, and what they reach (Python/valgrind_gc.c). */
+#  ifdef Py_GIL_DISABLED
+extern void _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *interp);
+#  else
+static inline void
+_PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *Py_UNUSED(i)) {}
+#  endif
+
 /* A Memcheck leak search (VALGRIND_DO_ADDED_LEAK_CHECK) in the middle of a
    run, with the pointers the GC lists and the free part of the frame stacks
    hold hidden from it (Python/valgrind_search.c).  Memcheck only. */
@@ -183,6 +193,8 @@ static inline void
 _PyValgrind_ForgetGCLists(struct _gc_runtime_state *Py_UNUSED(g)) {}
 static inline void
 _PyValgrind_KeepObmallocState(PyInterpreterState *Py_UNUSED(interp)) {}
+static inline void
+_PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *Py_UNUSED(i)) {}
 
 #  define _PyValgrind_FIRST_USE_ALLOC \
     {NULL, _PyObject_Malloc, _PyObject_Calloc, _PyObject_Realloc, _PyObject_Free}
