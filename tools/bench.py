@@ -9,6 +9,7 @@ build/bench/results.md, and prints it.
 Builds, once, in build/baseline/:
   plain      the pristine tarball, configured without options
   upstream   the pristine tarball, configured --with-valgrind (CPython's own)
+  plain-ft   the pristine tarball, configured --disable-gil
 (and, for tools/noise_table.py, pydebug: --with-pydebug --with-valgrind)
 """
 
@@ -60,6 +61,7 @@ BASELINES = {
     "plain": [],
     "upstream": ["--with-valgrind"],
     "pydebug": ["--with-pydebug", "--with-valgrind"],
+    "plain-ft": ["--disable-gil"],
 }
 
 

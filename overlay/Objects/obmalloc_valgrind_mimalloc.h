@@ -64,7 +64,14 @@ pool_mi_free(void (*release)(void *, void *), void *ctx, void *ptr)
     if (ptr == NULL) {
         return;
     }
-    _PyTrack_BlockFreed(ptr);
+    /* A freed block keeps its first word addressable, for mimalloc's
+       link, so addressability cannot tell a live block from a freed one:
+       Memcheck can.  Freeing anything else (a double free) is reported,
+       and, as Memcheck does for malloc(), not freed: in mimalloc it would
+       put the block twice in a free list. */
+    if (!_PyTrack_BlockFreedIfLive(ptr)) {
+        return;
+    }
     _PyTrack_BytesUndefined(ptr, sizeof(void *));   /* mimalloc's link */
     release(ctx, ptr);
 }

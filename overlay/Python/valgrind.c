@@ -7,6 +7,7 @@
 #include "pycore_initconfig.h"    // _PyStatus_ERR()
 #include "pycore_interp.h"        // PyInterpreterState.object_state
 #include "pycore_lock.h"          // _PyOnceFlag_CallOnce()
+#include "pycore_tstate.h"        // _PyThreadStateImpl
 #include "pycore_valgrind.h"
 
 #ifdef WITH_VALGRIND
@@ -278,6 +279,18 @@ _PyValgrind_InitFreeLists(PyInterpreterState *interp)
     if (_PyValgrind_EachBlockTracked()) {
         _PyObject_ClearFreeLists(&interp->object_state.freelists, 1);
     }
+#endif
+}
+
+void
+_PyValgrind_InitThreadFreeLists(PyThreadState *tstate)
+{
+#ifdef Py_GIL_DISABLED
+    if (_PyValgrind_EachBlockTracked()) {
+        _PyObject_ClearFreeLists(&((_PyThreadStateImpl *)tstate)->freelists, 1);
+    }
+#else
+    (void)tstate;
 #endif
 }
 

@@ -181,7 +181,9 @@ keep_reachable_from(object_stack *roots, int memcheck, int types_finalised)
         }
         if (PyCode_Check(op)) {
             push_code_members(roots, (PyCodeObject *)op);
-            continue;
+            if (!_PyObject_IS_GC(op)) {
+                continue;   /* the free-threaded build tracks code objects */
+            }
         }
         if (PyType_Check(op)) {
             /* type_traverse() visits neither a heap type's subclass
@@ -463,7 +465,22 @@ _PyValgrind_ForgetGCLists(struct _gc_runtime_state *Py_UNUSED(gcstate))
 typedef struct {
     object_stack *roots;
     size_t offset;              /* of the object in its block */
+    int memcheck;
 } exit_walk;
+
+/* Does the block hold an object?  The blocks of the GC heaps all do; the
+   other object heap also serves PyObject_Malloc() for buffers.  An object
+   has a defined header whose type is a type. */
+static int
+holds_object(exit_walk *walk, PyObject *op)
+{
+    if (!is_defined(op, sizeof(PyObject), walk->memcheck)) {
+        return 0;
+    }
+    PyObject *type = (PyObject *)Py_TYPE(op);
+    return (type != NULL && is_defined(type, sizeof(PyObject), walk->memcheck)
+            && Py_IS_TYPE(type, &PyType_Type));
+}
 
 static bool
 push_runtime_object(const mi_heap_t *Py_UNUSED(heap),
@@ -471,13 +488,20 @@ push_runtime_object(const mi_heap_t *Py_UNUSED(heap),
                     size_t Py_UNUSED(block_size), void *arg)
 {
     exit_walk *walk = arg;
-    if (block != NULL) {
-        PyObject *op = (PyObject *)((char *)block + walk->offset);
-        if (_Py_IsImmortal(op) || _PyObject_HasDeferredRefcount(op)
-            || Py_REFCNT(op) <= 0)
-        {
-            (void)object_stack_push(walk->roots, op);
+    if (block == NULL) {
+        return true;
+    }
+    PyObject *op = (PyObject *)((char *)block + walk->offset);
+    if (!holds_object(walk, op)) {
+        return true;
+    }
+    if (_Py_IsImmortal(op) || _PyObject_HasDeferredRefcount(op)
+        || Py_REFCNT(op) <= 0)
+    {
+        if (!_PyObject_IS_GC(op)) {
+            _PyValgrind_KeepReachable(op);  /* the walk keeps GC objects */
         }
+        (void)object_stack_push(walk->roots, op);
     }
     return true;
 }
@@ -490,13 +514,15 @@ _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *interp)
     }
     object_stack roots = {NULL, 0, 0};
     mi_abandoned_pool_t *pool = &interp->mimalloc.abandoned_pool;
-    exit_walk walk = {&roots, 0};
+    exit_walk walk = {&roots, 0, _PyValgrind_RunningMemcheck()};
+    (void)_mi_abandoned_pool_visit_blocks(pool, _Py_MIMALLOC_HEAP_OBJECT, true,
+                                          push_runtime_object, &walk);
     (void)_mi_abandoned_pool_visit_blocks(pool, _Py_MIMALLOC_HEAP_GC, true,
                                           push_runtime_object, &walk);
     walk.offset = 2 * sizeof(PyObject *);   /* the pre-header */
     (void)_mi_abandoned_pool_visit_blocks(pool, _Py_MIMALLOC_HEAP_GC_PRE, true,
                                           push_runtime_object, &walk);
-    keep_reachable_from(&roots, _PyValgrind_RunningMemcheck(), 1);
+    keep_reachable_from(&roots, walk.memcheck, 1);
     free(roots.items);
 
     struct llist_node *queue =

@@ -92,6 +92,8 @@ extern int _PyValgrind_EachBlockTracked(void);
    starts, and stays after full collections, in the "disabled" state that
    finalisation uses; the push paths already test it. */
 extern void _PyValgrind_InitFreeLists(PyInterpreterState *interp);
+/* The free-threaded build keeps the freelists in each thread state. */
+extern void _PyValgrind_InitThreadFreeLists(PyThreadState *tstate);
 static inline int
 _PyValgrind_FreeListsDisabled(void)
 {
@@ -188,6 +190,8 @@ static inline PyStatus _PyValgrind_CheckEnv(void) { return PyStatus_Ok(); }
 static inline void _PyValgrind_KeepReachable(void *Py_UNUSED(block)) {}
 static inline void
 _PyValgrind_InitFreeLists(PyInterpreterState *Py_UNUSED(interp)) {}
+static inline void
+_PyValgrind_InitThreadFreeLists(PyThreadState *Py_UNUSED(tstate)) {}
 static inline int _PyValgrind_FreeListsDisabled(void) { return 0; }
 static inline void
 _PyValgrind_ForgetGCLists(struct _gc_runtime_state *Py_UNUSED(g)) {}

@@ -35,6 +35,18 @@ extern "C" {
 #  define _PyTrack_BlockFreed(P) \
        VALGRIND_FREELIKE_BLOCK((P), 0)
 
+/* As _PyTrack_BlockFreed(), and 1 if P was a live block, 0 if Memcheck
+   reported it (a double free, a pointer into a block): an allocator whose
+   freed blocks stay partly addressable (mimalloc keeps its link in them)
+   learns from Memcheck whether it may free P. */
+static inline int
+_PyTrack_BlockFreedIfLive(void *p)
+{
+    unsigned errors = VALGRIND_COUNT_ERRORS;
+    VALGRIND_FREELIKE_BLOCK(p, 0);
+    return VALGRIND_COUNT_ERRORS == errors;
+}
+
 /* The live block at P keeps its address and changes size: bytes past the
    new size become unaddressable, new bytes are undefined. */
 #  define _PyTrack_BlockResized(P, OLDSIZE, NEWSIZE) \
@@ -95,6 +107,7 @@ extern void _PyValgrind_MiBlocksAdded(void *start, size_t bsize, size_t count);
 #  define _PyTrack_BytesNoAccess(P, SIZE) ((void)0)
 #  define _PyTrack_AddressableBytes(P, MAX) ((size_t)(MAX))
 #  define _PyTrack_IsAddressable(P) 1
+#  define _PyTrack_BlockFreedIfLive(P) ((void)(P), 1)
 #  define _PyTrack_MiBlocksAdded(START, BSIZE, COUNT) \
        ((void)(START), (void)(BSIZE), (void)(COUNT))
 
