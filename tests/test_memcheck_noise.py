@@ -146,6 +146,16 @@ class CPythonTestModules(unittest.TestCase):
 
     ENV = {}
 
+    def modules(self):
+        """All of them; on the free-threaded build, every third and
+        test_dict (where that build showed a CPython bug of its own,
+        ft-dictreviter-reference.patch), to keep make check under its hour:
+        Memcheck is slower there.  All of them ran silent by hand."""
+        modules = test_modules()
+        if FREE_THREADED:
+            modules = sorted(set(modules[::3]) | {"test_dict"})
+        return modules
+
     def test_modules_are_silent(self):
         def run(module):
             return module, support.valgrind(
@@ -154,7 +164,7 @@ class CPythonTestModules(unittest.TestCase):
 
         workers = os.cpu_count() or 2
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            for module, (proc, errors) in pool.map(run, test_modules()):
+            for module, (proc, errors) in pool.map(run, self.modules()):
                 with self.subTest(module):
                     self.assertEqual(errors, [], describe(errors))
                     self.assertEqual(proc.returncode, 0, proc.stdout[-2000:])
