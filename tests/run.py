@@ -23,6 +23,9 @@ PYTHON = support.PYTHON
 # The free-threaded build of the same source (make build-ft), if there is one.
 PYTHON_FT = os.path.join(support.BUILD, "python-ft")
 
+# The suites that also run on the free-threaded build, when there is one.
+FREE_THREADED_SUITES = ["test_seeded_bugs", "test_memcheck_noise"]
+
 # CPython's tests that exercise what the series touches.  Not under Valgrind.
 CPYTHON_TESTS = ["test_valgrind", "test_capi", "test_embed", "test_gc",
                  "test_sys", "test_tracemalloc", "test_cmd_line",
@@ -90,10 +93,10 @@ def suite_main(module):
     print("RESULT %d %d %d" % result.counts(), flush=True)
 
 
-def run_suite(module):
-    """Run one tests/test_*.py in a child process; return (passed, failed,
-    skipped, output)."""
-    proc = subprocess.run([PYTHON, os.path.abspath(__file__), "--suite", module],
+def run_suite(module, python=PYTHON):
+    """Run one tests/test_*.py in a child process of PYTHON; return (passed,
+    failed, skipped, output)."""
+    proc = subprocess.run([python, os.path.abspath(__file__), "--suite", module],
                           cwd=HERE, capture_output=True, text=True)
     out = proc.stdout + proc.stderr
     for line in proc.stdout.splitlines():
@@ -147,12 +150,18 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
         # Each suite's line as it ends: a slow suite does not hold back the
         # results of the others.
-        futures = {pool.submit(run_suite, m): m for m in modules}
+        runs = [(m, PYTHON) for m in modules]
+        if os.path.exists(PYTHON_FT):
+            runs += [(m, PYTHON_FT) for m in modules
+                     if m in FREE_THREADED_SUITES]
+        futures = {pool.submit(run_suite, m, python): (m, python)
+                   for m, python in runs}
         for future in concurrent.futures.as_completed(futures):
-            module, (p, f, s, out) = futures[future], future.result()
+            (module, python), (p, f, s, out) = futures[future], future.result()
             status = "ok" if f == 0 else "FAILED"
-            print("tests/%s.py: %d passed, %d failed, %d skipped: %s"
-                  % (module, p, f, s, status), flush=True)
+            on = "" if python == PYTHON else " on " + os.path.relpath(python)
+            print("tests/%s.py%s: %d passed, %d failed, %d skipped: %s"
+                  % (module, on, p, f, s, status), flush=True)
             if f:
                 print(out)
             passed += p

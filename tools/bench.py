@@ -9,6 +9,7 @@ build/bench/results.md, and prints it.
 Builds, once, in build/baseline/:
   plain      the pristine tarball, configured without options
   upstream   the pristine tarball, configured --with-valgrind (CPython's own)
+  plain-ft   the pristine tarball, configured --disable-gil
 (and, for tools/noise_table.py, pydebug: --with-pydebug --with-valgrind)
 """
 
@@ -30,6 +31,9 @@ WORKLOAD = os.path.join(TOP, "bench", "workload.py")
 PATCHED = os.path.join(BUILD, "python")
 PLAIN = os.path.join(BASE, "plain", "python")
 UPSTREAM = os.path.join(BASE, "upstream", "python")
+# The free-threaded variants (make build-ft), measured when there is one.
+PATCHED_FT = os.path.join(BUILD, "python-ft")
+PLAIN_FT = os.path.join(BASE, "plain-ft", "python")
 
 BEGIN = "<!-- bench: begin -->"
 END = "<!-- bench: end -->"
@@ -60,6 +64,7 @@ BASELINES = {
     "plain": [],
     "upstream": ["--with-valgrind"],
     "pydebug": ["--with-pydebug", "--with-valgrind"],
+    "plain-ft": ["--disable-gil"],
 }
 
 
@@ -150,6 +155,15 @@ def table(args):
                     CALLGRIND_N, format(plain, ","), format(patched, ","), patched / plain,
                     format(upstream, ","), upstream / plain))
 
+    if os.path.exists(PATCHED_FT):
+        plain_ft = callgrind_instructions(PLAIN_FT)
+        patched_ft = callgrind_instructions(PATCHED_FT)
+        rows.append("| Callgrind, free-threaded build (`--disable-gil`): "
+                    "instructions, workload %s | %s | %s | %.4f | mimalloc's "
+                    "functions installed at the first allocation |" % (
+                        CALLGRIND_N, format(plain_ft, ","),
+                        format(patched_ft, ","), patched_ft / plain_ft))
+
     native = alternated([([PLAIN, WORKLOAD, NATIVE_N], {}),
                          ([PATCHED, WORKLOAD, NATIVE_N], {})], args.runs)
     ratio, lo, hi = describe(secs(native[0]), secs(native[1]))
@@ -212,7 +226,8 @@ def main():
     parser.add_argument("--no-readme", action="store_true",
                         help="do not rewrite README.md's table")
     args = parser.parse_args()
-    build_baselines()
+    build_baselines(("plain", "upstream")
+                    + (("plain-ft",) if os.path.exists(PATCHED_FT) else ()))
     args.load = os.getloadavg()[0]
     text = table(args)
     os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)

@@ -516,3 +516,5 @@ _PyValgrind_KeepObmallocState(PyInterpreterState *interp)
 }
 
 #endif  /* WITH_VALGRIND */
+
+#include "obmalloc_valgrind_mimalloc.h"   // the free-threaded build

@@ -7,6 +7,7 @@
 #include "pycore_initconfig.h"    // _PyStatus_ERR()
 #include "pycore_interp.h"        // PyInterpreterState.object_state
 #include "pycore_lock.h"          // _PyOnceFlag_CallOnce()
+#include "pycore_tstate.h"        // _PyThreadStateImpl
 #include "pycore_valgrind.h"
 
 #ifdef WITH_VALGRIND
@@ -167,6 +168,16 @@ decide(void *Py_UNUSED(arg))
     if (mode == _PyValgrind_POOL && strcmp(tool_name, "memcheck") != 0) {
         mode = default_mode(tool_name);
     }
+#ifdef Py_GIL_DISABLED
+    /* The free-threaded build cannot hand objects to malloc(): its GC finds
+       them in mimalloc's heaps.  Under Memcheck, mimalloc's blocks are
+       announced instead (pool mode); other tools see mimalloc as it runs
+       ("pymalloc": the small-object allocator kept). */
+    if (mode == _PyValgrind_MALLOC) {
+        mode = strcmp(tool_name, "memcheck") == 0 ? _PyValgrind_POOL
+                                                  : _PyValgrind_PYMALLOC;
+    }
+#endif
     decided_mode = mode;
     return 0;
 }
@@ -268,6 +279,18 @@ _PyValgrind_InitFreeLists(PyInterpreterState *interp)
     if (_PyValgrind_EachBlockTracked()) {
         _PyObject_ClearFreeLists(&interp->object_state.freelists, 1);
     }
+#endif
+}
+
+void
+_PyValgrind_InitThreadFreeLists(PyThreadState *tstate)
+{
+#ifdef Py_GIL_DISABLED
+    if (_PyValgrind_EachBlockTracked()) {
+        _PyObject_ClearFreeLists(&((_PyThreadStateImpl *)tstate)->freelists, 1);
+    }
+#else
+    (void)tstate;
 #endif
 }
 

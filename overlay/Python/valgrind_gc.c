@@ -21,12 +21,14 @@
 #include "Python.h"
 #include "pycore_gc.h"            // _PyGCHead_NEXT()
 #include "pycore_hashtable.h"     // _Py_hashtable_new()
+#include "pycore_llist.h"         // llist_for_each()
+#include "pycore_tstate.h"        // _PyThreadStateImpl
 #include "pycore_interp.h"        // PyInterpreterState.gc
 #include "pycore_object.h"        // _PyObject_IS_GC(), _PyType_PreHeaderSize()
 #include "pycore_typeobject.h"    // _PyType_GetSubclasses()
 #include "pycore_valgrind.h"
 
-#if defined(WITH_VALGRIND) && !defined(Py_GIL_DISABLED)
+#ifdef WITH_VALGRIND
 
 #include <link.h>                 // dl_iterate_phdr()
 #include <valgrind/memcheck.h>    // VALGRIND_GET_VBITS()
@@ -154,9 +156,11 @@ is_defined(const void *p, size_t size, int memcheck)
    At exit, a live object may still hold a pointer to an object already
    freed (a module's state, a capsule's traverse function, a C struct
    copied into a static): the walk must not follow it.  Under Memcheck,
-   an object whose header is not addressable and defined is skipped. */
+   an object whose header is not addressable and defined is skipped.
+   Once the static types are finalised (TYPES_FINALISED), their members
+   are gone and nothing of theirs is followed. */
 static void
-keep_reachable_from(object_stack *roots, int memcheck)
+keep_reachable_from(object_stack *roots, int memcheck, int types_finalised)
 {
     _Py_hashtable_t *seen = _Py_hashtable_new(_Py_hashtable_hash_ptr,
                                               _Py_hashtable_compare_direct);
@@ -170,12 +174,16 @@ keep_reachable_from(object_stack *roots, int memcheck)
         }
         if (PyType_Check(op) && !_PyType_HasFeature((PyTypeObject *)op,
                                                     Py_TPFLAGS_HEAPTYPE)) {
-            push_static_type_members(roots, (PyTypeObject *)op);
+            if (!types_finalised) {
+                push_static_type_members(roots, (PyTypeObject *)op);
+            }
             continue;
         }
         if (PyCode_Check(op)) {
             push_code_members(roots, (PyCodeObject *)op);
-            continue;
+            if (!_PyObject_IS_GC(op)) {
+                continue;   /* the free-threaded build tracks code objects */
+            }
         }
         if (PyType_Check(op)) {
             /* type_traverse() visits neither a heap type's subclass
@@ -205,6 +213,8 @@ keep_reachable_from(object_stack *roots, int memcheck)
     }
     _Py_hashtable_destroy(seen);
 }
+
+#ifndef Py_GIL_DISABLED
 
 /* Push every type that derives from object, and add it to the set SEEN:
    static types of extension modules are in no GC list, but what they point
@@ -412,21 +422,116 @@ _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
             }
         }
     }
-    keep_reachable_from(&roots, _PyValgrind_RunningMemcheck());
+    keep_reachable_from(&roots, _PyValgrind_RunningMemcheck(), 0);
     free(roots.items);
     for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
         forget_gc_list(lists[i]);
     }
 }
 
-#elif defined(WITH_VALGRIND)    /* free-threaded build */
+#else   /* Py_GIL_DISABLED */
 
-/* The free-threaded GC keeps no lists: objects are found in mimalloc's
-   heaps.  Nothing to forget at exit. */
-
+/* The free-threaded GC keeps no lists: it finds objects by walking
+   mimalloc's heaps, and there is nothing to forget at its finalisation. */
 void
 _PyValgrind_ForgetGCLists(struct _gc_runtime_state *Py_UNUSED(gcstate))
 {
 }
 
+/* What the free-threaded runtime leaves behind at exit.
+
+   Objects whose reference count cannot reach zero stay in mimalloc's
+   pages after the interpreter is cleared: immortal ones (code constants,
+   interned strings) and those with deferred reference counts (functions,
+   code, types, modules, the descriptors of static types), which only a
+   collection frees, and none runs after the types are finalised.  Nothing
+   points to them any more, so Memcheck would call each "definitely lost",
+   about fifty records for -c pass.  They are the runtime's own: keep them,
+   and what they reach, reachable by start pointer.  An object that a
+   program leaked (a reference never released) is neither immortal nor
+   deferred: it stays lost, reported at its allocation.
+
+   Two more kinds are left behind by biased reference counting and QSBR:
+   an object whose last reference another thread than its owner dropped
+   waits, with a count of zero or less, for its owner to merge the counts
+   (the owner is gone, and no collection merges them any more); and the
+   main thread's queue of delayed frees (_PyMem_FreeDelayed()) is handed
+   to the interpreter after the interpreter's queue was emptied for the
+   last time.  Both are kept reachable too: the program did not leak them.
+
+   Called once the thread states' heaps are abandoned to the interpreter's
+   pool, where the GC finds them too. */
+
+typedef struct {
+    object_stack *roots;
+    size_t offset;              /* of the object in its block */
+    int memcheck;
+} exit_walk;
+
+/* Does the block hold an object?  The blocks of the GC heaps all do; the
+   other object heap also serves PyObject_Malloc() for buffers.  An object
+   has a defined header whose type is a type. */
+static int
+holds_object(exit_walk *walk, PyObject *op)
+{
+    if (!is_defined(op, sizeof(PyObject), walk->memcheck)) {
+        return 0;
+    }
+    PyObject *type = (PyObject *)Py_TYPE(op);
+    return (type != NULL && is_defined(type, sizeof(PyObject), walk->memcheck)
+            && Py_IS_TYPE(type, &PyType_Type));
+}
+
+static bool
+push_runtime_object(const mi_heap_t *Py_UNUSED(heap),
+                    const mi_heap_area_t *Py_UNUSED(area), void *block,
+                    size_t Py_UNUSED(block_size), void *arg)
+{
+    exit_walk *walk = arg;
+    if (block == NULL) {
+        return true;
+    }
+    PyObject *op = (PyObject *)((char *)block + walk->offset);
+    if (!holds_object(walk, op)) {
+        return true;
+    }
+    if (_Py_IsImmortal(op) || _PyObject_HasDeferredRefcount(op)
+        || Py_REFCNT(op) <= 0)
+    {
+        if (!_PyObject_IS_GC(op)) {
+            _PyValgrind_KeepReachable(op);  /* the walk keeps GC objects */
+        }
+        (void)object_stack_push(walk->roots, op);
+    }
+    return true;
+}
+
+void
+_PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *interp)
+{
+    if (!_PyValgrind_EachBlockTracked()) {
+        return;
+    }
+    object_stack roots = {NULL, 0, 0};
+    mi_abandoned_pool_t *pool = &interp->mimalloc.abandoned_pool;
+    exit_walk walk = {&roots, 0, _PyValgrind_RunningMemcheck()};
+    (void)_mi_abandoned_pool_visit_blocks(pool, _Py_MIMALLOC_HEAP_OBJECT, true,
+                                          push_runtime_object, &walk);
+    (void)_mi_abandoned_pool_visit_blocks(pool, _Py_MIMALLOC_HEAP_GC, true,
+                                          push_runtime_object, &walk);
+    walk.offset = 2 * sizeof(PyObject *);   /* the pre-header */
+    (void)_mi_abandoned_pool_visit_blocks(pool, _Py_MIMALLOC_HEAP_GC_PRE, true,
+                                          push_runtime_object, &walk);
+    keep_reachable_from(&roots, walk.memcheck, 1);
+    free(roots.items);
+
+    struct llist_node *queue =
+        &((_PyThreadStateImpl *)_PyThreadState_GET())->mem_free_queue;
+    struct llist_node *chunk;
+    llist_for_each(chunk, queue) {
+        _PyValgrind_KeepReachable(chunk);   /* its first member */
+    }
+}
+
+#endif  /* Py_GIL_DISABLED */
 #endif  /* WITH_VALGRIND */

@@ -255,6 +255,54 @@ bug_read_after_decref(PyObject *self, PyObject *args)
     return PyLong_FromLong(value > 0);
 }
 
+/* Another thread makes an object and drops its last reference, after this
+   thread took a borrowed pointer to it; this thread reads it afterwards.
+   The object's owner frees it at once (in the free-threaded build, a
+   reference dropped by a thread that does not own the object is merged
+   later, by the owner: the owning thread has to be the one that frees). */
+typedef struct {
+    PyObject *borrowed;
+    PyThread_type_lock done;
+} thread_free_args;
+
+static void
+make_and_release_in_thread(void *arg)
+{
+    thread_free_args *args = arg;
+    PyGILState_STATE state = PyGILState_Ensure();
+    PyObject *object = PyFloat_FromDouble(2.5);
+    args->borrowed = object;
+    Py_XDECREF(object);                         /* the last reference */
+    PyGILState_Release(state);
+    PyThread_release_lock(args->done);
+}
+
+static NOINLINE PyObject *
+bug_thread_use_after_free(PyObject *self, PyObject *args)
+{
+    thread_free_args targs = {NULL, PyThread_allocate_lock()};
+    if (targs.done == NULL) {
+        return PyErr_NoMemory();
+    }
+    PyThread_acquire_lock(targs.done, WAIT_LOCK);
+    if (PyThread_start_new_thread(make_and_release_in_thread, &targs)
+        == PYTHREAD_INVALID_THREAD_ID)
+    {
+        PyThread_free_lock(targs.done);
+        PyErr_SetString(PyExc_RuntimeError, "cannot start a thread");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(targs.done, WAIT_LOCK);   /* the thread is done */
+    Py_END_ALLOW_THREADS
+    PyThread_free_lock(targs.done);
+    if (targs.borrowed == NULL) {
+        return PyErr_NoMemory();
+    }
+    double value = ((PyFloatObject *)targs.borrowed)->ob_fval;  /* freed */
+    return PyLong_FromLong(value > 0);
+}
+
 /* Correct code using the same APIs: must produce no report at all. */
 static NOINLINE PyObject *
 clean_workload(PyObject *self, PyObject *args)
@@ -304,6 +352,7 @@ static PyMethodDef seededbugs_methods[] = {
     {"bug_leak_tuple", bug_leak_tuple, METH_NOARGS, NULL},
     {"bug_leak_container", bug_leak_container, METH_NOARGS, NULL},
     {"bug_read_after_decref", bug_read_after_decref, METH_NOARGS, NULL},
+    {"bug_thread_use_after_free", bug_thread_use_after_free, METH_NOARGS, NULL},
     {"bug_wrong_family_free", bug_wrong_family_free, METH_NOARGS, NULL},
     {"bug_double_free", bug_double_free, METH_NOARGS, NULL},
     {"bug_uninit_after_realloc", bug_uninit_after_realloc, METH_NOARGS, NULL},

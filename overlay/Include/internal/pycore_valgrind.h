@@ -92,6 +92,8 @@ extern int _PyValgrind_EachBlockTracked(void);
    starts, and stays after full collections, in the "disabled" state that
    finalisation uses; the push paths already test it. */
 extern void _PyValgrind_InitFreeLists(PyInterpreterState *interp);
+/* The free-threaded build keeps the freelists in each thread state. */
+extern void _PyValgrind_InitThreadFreeLists(PyThreadState *tstate);
 static inline int
 _PyValgrind_FreeListsDisabled(void)
 {
@@ -103,6 +105,16 @@ _PyValgrind_FreeListsDisabled(void)
    what remains unreferenced is reported as a leak with its allocation
    stack (Python/valgrind_gc.c). */
 extern void _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate);
+
+/* The free-threaded build, once the interpreter is cleared: keep reachable
+   the objects its runtime never frees, immortal or with deferred reference
+   counts, and what they reach (Python/valgrind_gc.c). */
+#  ifdef Py_GIL_DISABLED
+extern void _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *interp);
+#  else
+static inline void
+_PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *Py_UNUSED(i)) {}
+#  endif
 
 /* A Memcheck leak search (VALGRIND_DO_ADDED_LEAK_CHECK) in the middle of a
    run, with the pointers the GC lists and the free part of the frame stacks
@@ -141,23 +153,69 @@ extern int _PyValgrind_TestTag;
     {NULL, _PyValgrind_Pymalloc.malloc, _PyValgrind_Pymalloc.calloc, \
      _PyValgrind_Pymalloc.realloc, _PyValgrind_Pymalloc.free}
 
+#  ifdef Py_GIL_DISABLED
+/* The free-threaded build serves PyMem_ and PyObject_ by mimalloc, from
+   two heaps of each thread, and decides the same way: its tables start out
+   with first-use functions of each domain, then hold mimalloc's functions
+   (natively, under the tools that count instructions) or the same ones
+   announcing each block to Memcheck (pool mode).  _PyValgrind_Mimalloc and
+   _PyValgrind_MimallocObj are what "mimalloc" means in this process. */
+extern void* _PyValgrind_FirstMemMalloc(void *ctx, size_t size);
+extern void* _PyValgrind_FirstMemCalloc(void *ctx, size_t nelem, size_t elsize);
+extern void* _PyValgrind_FirstMemRealloc(void *ctx, void *ptr, size_t size);
+extern void _PyValgrind_FirstMemFree(void *ctx, void *ptr);
+extern void* _PyValgrind_FirstObjMalloc(void *ctx, size_t size);
+extern void* _PyValgrind_FirstObjCalloc(void *ctx, size_t nelem, size_t elsize);
+extern void* _PyValgrind_FirstObjRealloc(void *ctx, void *ptr, size_t size);
+extern void _PyValgrind_FirstObjFree(void *ctx, void *ptr);
+#    define _PyValgrind_FIRST_USE_MIMALLOC \
+    {NULL, _PyValgrind_FirstMemMalloc, _PyValgrind_FirstMemCalloc, \
+     _PyValgrind_FirstMemRealloc, _PyValgrind_FirstMemFree}
+#    define _PyValgrind_FIRST_USE_MIMALLOC_OBJ \
+    {NULL, _PyValgrind_FirstObjMalloc, _PyValgrind_FirstObjCalloc, \
+     _PyValgrind_FirstObjRealloc, _PyValgrind_FirstObjFree}
+extern PyMemAllocatorEx _PyValgrind_Mimalloc;
+extern PyMemAllocatorEx _PyValgrind_MimallocObj;
+#    define _PyValgrind_MIMALLOC_ALLOC \
+    {NULL, _PyValgrind_Mimalloc.malloc, _PyValgrind_Mimalloc.calloc, \
+     _PyValgrind_Mimalloc.realloc, _PyValgrind_Mimalloc.free}
+#    define _PyValgrind_MIMALLOC_OBJALLOC \
+    {NULL, _PyValgrind_MimallocObj.malloc, _PyValgrind_MimallocObj.calloc, \
+     _PyValgrind_MimallocObj.realloc, _PyValgrind_MimallocObj.free}
+#  endif
+
 #else   /* !WITH_VALGRIND: every hook is a no-op */
 
 static inline PyStatus _PyValgrind_CheckEnv(void) { return PyStatus_Ok(); }
 static inline void _PyValgrind_KeepReachable(void *Py_UNUSED(block)) {}
 static inline void
 _PyValgrind_InitFreeLists(PyInterpreterState *Py_UNUSED(interp)) {}
+static inline void
+_PyValgrind_InitThreadFreeLists(PyThreadState *Py_UNUSED(tstate)) {}
 static inline int _PyValgrind_FreeListsDisabled(void) { return 0; }
 static inline void
 _PyValgrind_ForgetGCLists(struct _gc_runtime_state *Py_UNUSED(g)) {}
 static inline void
 _PyValgrind_KeepObmallocState(PyInterpreterState *Py_UNUSED(interp)) {}
+static inline void
+_PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *Py_UNUSED(i)) {}
 
 #  define _PyValgrind_FIRST_USE_ALLOC \
     {NULL, _PyObject_Malloc, _PyObject_Calloc, _PyObject_Realloc, _PyObject_Free}
 #  define _PyValgrind_PYMALLOC_ALLOC _PyValgrind_FIRST_USE_ALLOC
 
 #endif  /* WITH_VALGRIND */
+
+/* mimalloc's functions, where no first-use function stands for them. */
+#if !defined(WITH_VALGRIND) || !defined(Py_GIL_DISABLED)
+#  define _PyValgrind_FIRST_USE_MIMALLOC \
+    {NULL, _PyMem_MiMalloc, _PyMem_MiCalloc, _PyMem_MiRealloc, _PyMem_MiFree}
+#  define _PyValgrind_FIRST_USE_MIMALLOC_OBJ \
+    {NULL, _PyObject_MiMalloc, _PyObject_MiCalloc, _PyObject_MiRealloc, \
+     _PyObject_MiFree}
+#  define _PyValgrind_MIMALLOC_ALLOC _PyValgrind_FIRST_USE_MIMALLOC
+#  define _PyValgrind_MIMALLOC_OBJALLOC _PyValgrind_FIRST_USE_MIMALLOC_OBJ
+#endif
 
 #ifdef __cplusplus
 }

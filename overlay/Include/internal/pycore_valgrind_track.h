@@ -35,6 +35,18 @@ extern "C" {
 #  define _PyTrack_BlockFreed(P) \
        VALGRIND_FREELIKE_BLOCK((P), 0)
 
+/* As _PyTrack_BlockFreed(), and 1 if P was a live block, 0 if Memcheck
+   reported it (a double free, a pointer into a block): an allocator whose
+   freed blocks stay partly addressable (mimalloc keeps its link in them)
+   learns from Memcheck whether it may free P. */
+static inline int
+_PyTrack_BlockFreedIfLive(void *p)
+{
+    unsigned errors = VALGRIND_COUNT_ERRORS;
+    VALGRIND_FREELIKE_BLOCK(p, 0);
+    return VALGRIND_COUNT_ERRORS == errors;
+}
+
 /* The live block at P keeps its address and changes size: bytes past the
    new size become unaddressable, new bytes are undefined. */
 #  define _PyTrack_BlockResized(P, OLDSIZE, NEWSIZE) \
@@ -66,6 +78,25 @@ _PyTrack_IsAddressable(const void *p)
     return VALGRIND_GET_VBITS(p, &vbits, 1) == 1;
 }
 
+#  ifdef Py_GIL_DISABLED
+/* mimalloc adds COUNT blocks of BSIZE bytes at START to a page's free list
+   (the free-threaded build, Objects/obmalloc_valgrind_mimalloc.h): in pool
+   mode they become unaddressable, but for the link mimalloc writes into the
+   first word of each.  Pages are extended rarely (a few kilobytes at a
+   time), so the test of the mode costs nothing measurable natively. */
+extern int _PyValgrind_MimallocPool;
+extern void _PyValgrind_MiBlocksAdded(void *start, size_t bsize, size_t count);
+#    define _PyTrack_MiBlocksAdded(START, BSIZE, COUNT) \
+       do { \
+           if (_PyValgrind_MimallocPool) { \
+               _PyValgrind_MiBlocksAdded((START), (BSIZE), (COUNT)); \
+           } \
+       } while (0)
+#  else
+#    define _PyTrack_MiBlocksAdded(START, BSIZE, COUNT) \
+       ((void)(START), (void)(BSIZE), (void)(COUNT))
+#  endif
+
 #else   /* !WITH_VALGRIND */
 
 #  define _PyTrack_BlockAllocated(P, SIZE, ZEROED) ((void)0)
@@ -76,6 +107,9 @@ _PyTrack_IsAddressable(const void *p)
 #  define _PyTrack_BytesNoAccess(P, SIZE) ((void)0)
 #  define _PyTrack_AddressableBytes(P, MAX) ((size_t)(MAX))
 #  define _PyTrack_IsAddressable(P) 1
+#  define _PyTrack_BlockFreedIfLive(P) ((void)(P), 1)
+#  define _PyTrack_MiBlocksAdded(START, BSIZE, COUNT) \
+       ((void)(START), (void)(BSIZE), (void)(COUNT))
 
 #endif  /* WITH_VALGRIND */
 

@@ -1,0 +1,212 @@
+/* The free-threaded build under Valgrind: mimalloc's blocks announced to
+   Memcheck, and installing mimalloc's functions at the first allocation.
+
+   Included by obmalloc_valgrind.h in a build configured --disable-gil,
+   where PyMem_ and PyObject_ are served by mimalloc, from heaps of each
+   thread (pycore_valgrind.h gives the overview).
+
+   Objects cannot move to malloc() here: the free-threaded GC finds them by
+   walking mimalloc's heaps.  Memcheck sees mimalloc's segments as memory
+   the program mapped, nothing more, so pool mode announces each block at
+   its requested size when mimalloc hands it out, and makes it
+   unaddressable when it is freed, but for its first word: mimalloc links a
+   free block into its page's free list through that word, reads it when it
+   hands the block out again, and a free from another thread writes it.  So
+   a read or a write after free of an object's first word (ob_tid, or the
+   pre-header's dict pointer) is not reported; any other byte is.  mimalloc
+   keeps its own metadata outside the blocks.
+
+   Memory that CPython frees only once no thread can still read it (QSBR:
+   _PyMem_FreeDelayed()) stays allocated until then, so those optimistic
+   reads read live blocks.  Objects are freed at once, and a thread that
+   tries to take a reference to a list or dict item another thread has just
+   freed (_Py_TryIncrefCompare()) reads freed memory on purpose: those
+   reads come only with another thread racing on the same container.
+
+   Natively, and under the tools that count instructions, the tables hold
+   mimalloc's own functions: no call tests anything. */
+
+#if defined(WITH_VALGRIND) && defined(Py_GIL_DISABLED)
+
+/* --- pool mode: each block announced ------------------------------------ */
+
+static void *
+pool_mi_malloc(void *(*allocate)(void *, size_t), void *ctx, size_t nbytes)
+{
+    void *ptr = allocate(ctx, nbytes);
+    if (ptr != NULL) {
+        _PyTrack_BlockAllocated(ptr, nbytes, 0);
+    }
+    return ptr;
+}
+
+/* mimalloc clears a block before it returns it, before the block could be
+   announced: allocate, announce, then clear. */
+static void *
+pool_mi_calloc(void *(*allocate)(void *, size_t), void *ctx,
+               size_t nelem, size_t elsize)
+{
+    if (elsize != 0 && nelem > (size_t)PY_SSIZE_T_MAX / elsize) {
+        return NULL;
+    }
+    size_t nbytes = nelem * elsize;
+    void *ptr = allocate(ctx, nbytes);
+    if (ptr != NULL) {
+        _PyTrack_BlockAllocated(ptr, nbytes, 1);
+        memset(ptr, 0, nbytes);
+    }
+    return ptr;
+}
+
+static void
+pool_mi_free(void (*release)(void *, void *), void *ctx, void *ptr)
+{
+    if (ptr == NULL) {
+        return;
+    }
+    /* A freed block keeps its first word addressable, for mimalloc's
+       link, so addressability cannot tell a live block from a freed one:
+       Memcheck can.  Freeing anything else (a double free) is reported,
+       and, as Memcheck does for malloc(), not freed: in mimalloc it would
+       put the block twice in a free list. */
+    if (!_PyTrack_BlockFreedIfLive(ptr)) {
+        return;
+    }
+    _PyTrack_BytesUndefined(ptr, sizeof(void *));   /* mimalloc's link */
+    release(ctx, ptr);
+}
+
+/* A resized block always moves, so that the bytes past the caller's size
+   stay unaddressable; it copies what the caller owned. */
+static void *
+pool_mi_realloc(void *(*allocate)(void *, size_t),
+                void (*release)(void *, void *), void *ctx,
+                void *ptr, size_t nbytes)
+{
+    if (ptr == NULL) {
+        return pool_mi_malloc(allocate, ctx, nbytes);
+    }
+    void *moved = pool_mi_malloc(allocate, ctx, nbytes);
+    if (moved == NULL) {
+        return NULL;
+    }
+    size_t owned = _PyTrack_AddressableBytes(ptr, mi_usable_size(ptr));
+    memcpy(moved, ptr, Py_MIN(owned, nbytes));
+    pool_mi_free(release, ctx, ptr);
+    return moved;
+}
+
+/* One set of functions per domain: each takes its own heap. */
+#define POOL_MI_DOMAIN(NAME, DOMAIN) \
+    static void * \
+    pool_##NAME##_malloc(void *ctx, size_t nbytes) \
+    { \
+        return pool_mi_malloc(DOMAIN##Malloc, ctx, nbytes); \
+    } \
+    static void * \
+    pool_##NAME##_calloc(void *ctx, size_t nelem, size_t elsize) \
+    { \
+        return pool_mi_calloc(DOMAIN##Malloc, ctx, nelem, elsize); \
+    } \
+    static void * \
+    pool_##NAME##_realloc(void *ctx, void *ptr, size_t nbytes) \
+    { \
+        return pool_mi_realloc(DOMAIN##Malloc, DOMAIN##Free, ctx, ptr, \
+                               nbytes); \
+    } \
+    static void \
+    pool_##NAME##_free(void *ctx, void *ptr) \
+    { \
+        pool_mi_free(DOMAIN##Free, ctx, ptr); \
+    }
+
+POOL_MI_DOMAIN(mem, _PyMem_Mi)
+POOL_MI_DOMAIN(obj, _PyObject_Mi)
+
+
+/* mimalloc extends a page (a page set up again for another block size
+   holds the bytes of freed blocks of the old one): see
+   pycore_valgrind_track.h. */
+int _PyValgrind_MimallocPool = 0;
+
+void
+_PyValgrind_MiBlocksAdded(void *start, size_t bsize, size_t count)
+{
+    _PyTrack_BytesNoAccess(start, bsize * count);
+    for (size_t i = 0; i < count; i++) {
+        _PyTrack_BytesUndefined((char *)start + i * bsize, sizeof(void *));
+    }
+}
+
+
+/* --- installing the chosen functions ------------------------------------ */
+
+PyMemAllocatorEx _PyValgrind_Mimalloc = _PyValgrind_FIRST_USE_MIMALLOC;
+PyMemAllocatorEx _PyValgrind_MimallocObj = _PyValgrind_FIRST_USE_MIMALLOC_OBJ;
+
+/* As first_use() in obmalloc_valgrind.h, for the two domains. */
+static void
+first_use_mimalloc(void)
+{
+    static const PyMemAllocatorEx native[2] = {
+        {NULL, _PyMem_MiMalloc, _PyMem_MiCalloc, _PyMem_MiRealloc,
+         _PyMem_MiFree},
+        {NULL, _PyObject_MiMalloc, _PyObject_MiCalloc, _PyObject_MiRealloc,
+         _PyObject_MiFree},
+    };
+    static const PyMemAllocatorEx pool[2] = {
+        {NULL, pool_mem_malloc, pool_mem_calloc, pool_mem_realloc,
+         pool_mem_free},
+        {NULL, pool_obj_malloc, pool_obj_calloc, pool_obj_realloc,
+         pool_obj_free},
+    };
+    int pool_mode = _PyValgrind_GetMode() == _PyValgrind_POOL;
+    const PyMemAllocatorEx *chosen = pool_mode ? pool : native;
+    PyMemAllocatorEx *tables[] = {
+        &_PyMem, &_PyObject, &_PyMem_Debug.mem.alloc, &_PyMem_Debug.obj.alloc,
+    };
+    PyMutex_Lock(&ALLOCATORS_MUTEX);
+    _PyValgrind_MimallocPool = pool_mode;
+    _PyValgrind_Mimalloc = chosen[0];
+    _PyValgrind_MimallocObj = chosen[1];
+    for (size_t i = 0; i < Py_ARRAY_LENGTH(tables); i++) {
+        if (tables[i]->malloc == _PyValgrind_FirstMemMalloc) {
+            *tables[i] = chosen[0];
+        }
+        else if (tables[i]->malloc == _PyValgrind_FirstObjMalloc) {
+            *tables[i] = chosen[1];
+        }
+    }
+    PyMutex_Unlock(&ALLOCATORS_MUTEX);
+}
+
+#define FIRST_USE_DOMAIN(NAME, CHOSEN) \
+    void * \
+    _PyValgrind_First##NAME##Malloc(void *ctx, size_t size) \
+    { \
+        first_use_mimalloc(); \
+        return CHOSEN.malloc(ctx, size); \
+    } \
+    void * \
+    _PyValgrind_First##NAME##Calloc(void *ctx, size_t nelem, size_t elsize) \
+    { \
+        first_use_mimalloc(); \
+        return CHOSEN.calloc(ctx, nelem, elsize); \
+    } \
+    void * \
+    _PyValgrind_First##NAME##Realloc(void *ctx, void *ptr, size_t size) \
+    { \
+        first_use_mimalloc(); \
+        return CHOSEN.realloc(ctx, ptr, size); \
+    } \
+    void \
+    _PyValgrind_First##NAME##Free(void *ctx, void *ptr) \
+    { \
+        first_use_mimalloc(); \
+        CHOSEN.free(ctx, ptr); \
+    }
+
+FIRST_USE_DOMAIN(Mem, _PyValgrind_Mimalloc)
+FIRST_USE_DOMAIN(Obj, _PyValgrind_MimallocObj)
+
+#endif  /* WITH_VALGRIND && Py_GIL_DISABLED */
