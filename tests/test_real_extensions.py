@@ -33,6 +33,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import xml.etree.ElementTree as ET
@@ -78,13 +79,20 @@ SUITES = {
 MODES = ("malloc", "pool", "verdicts")
 
 
+# One fetch and build at a time: the runs of one extension start two at a
+# time, and in a fresh clone both would unpack the same tree at once (one of
+# them failed, and its class was skipped).
+_build_lock = threading.Lock()
+
+
 class Run:
     """One run of an extension's suite: under the gating command in malloc
     or pool mode, or under python -m memcheck with the KNOWN patterns."""
 
     def __init__(self, name, mode, known=(), python=support.PYTHON):
         self.name, self.mode = name, mode
-        tree, path = realext.build(name, python)
+        with _build_lock:
+            tree, path = realext.build(name, python)
         suffix = subprocess.run(
             [python, "-c", "import sysconfig; "
              "print(sysconfig.get_config_var('EXT_SUFFIX'))"],
