@@ -9,6 +9,7 @@ N passed, N failed, N skipped.
 
 import concurrent.futures
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -134,6 +135,12 @@ def run_cpython_tests(python=PYTHON):
 
 
 def main():
+    # Started in the background by a shell without job control, the run
+    # inherits SIGINT ignored, and so would every child: CPython's
+    # test_regrtest interrupts itself with SIGINT.  A handler here is reset
+    # to the default in each child at exec.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if sys.argv[1:2] == ["--suite"]:
         suite_main(sys.argv[2])
         return 0
