@@ -77,6 +77,38 @@ class PoolLeaks(unittest.TestCase):
         self.assertEqual(self.records("_PyMem_ArenaAlloc"), [])
 
 
+class SubinterpreterEnd(unittest.TestCase):
+    """A subinterpreter that ends keeps reachable its own objects only.
+    Were it to keep the main interpreter's (here, lists that a class's
+    module holds), their blocks, freed later and taken again by objects
+    that leak, would read "still reachable" at exit, and walking a running
+    interpreter's objects reads its frames and lists half-built."""
+
+    SCRIPT = """if True:
+        import _testcapi, seededbugs
+        class Holder:
+            def method(self):
+                return held
+        held = [[] for _ in range(200)]
+        assert _testcapi.run_in_subinterp("x = [[] for _ in range(50)]") == 0
+        del held
+        for _ in range(200):
+            seededbugs.bug_leak_list()
+        """
+
+    def test_leaks_after_it_are_reported(self):
+        ext_dir = support.build_extension(SEEDED, "seededbugs")
+        proc, errors = support.valgrind(
+            ["-c", self.SCRIPT], options=support.MEMCHECK_GATE,
+            env=dict(POOL, PYTHONPATH=ext_dir))
+        self.assertEqual(proc.returncode, 99, proc.stderr[-3000:])
+        leaks = [e for e in errors if "bug_leak_list" in e.functions]
+        self.assertEqual({e.kind for e in leaks}, {"Leak_DefinitelyLost"},
+                         errors)
+        self.assertEqual(sum(e.blocks for e in leaks), 200, leaks)
+        self.assertEqual([e for e in errors if e not in leaks], [])
+
+
 class PoolUnderDebugHooks(unittest.TestCase):
     def test_no_memory_error_under_the_debug_hooks(self):
         # The hooks wrap pool mode's functions, and write their own header

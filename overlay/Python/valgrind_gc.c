@@ -151,17 +151,31 @@ is_defined(const void *p, size_t size, int memcheck)
     return 1;
 }
 
+/* What one walk may follow. */
+typedef struct {
+    int memcheck;           /* Memcheck's requests may be issued */
+    int static_types;       /* follow static types' members */
+    /* At a subinterpreter's end, the objects of its own GC lists: a
+       tracked object not among them belongs to another interpreter, still
+       running (its frames half-built, its lists being filled), which
+       keeps what it needs at its own end.  NULL at the main
+       interpreter's end. */
+    _Py_hashtable_t *own;
+} walk_scope;
+
 /* Keep reachable every GC object reachable from the objects in ROOTS.
 
    At exit, a live object may still hold a pointer to an object already
    freed (a module's state, a capsule's traverse function, a C struct
    copied into a static): the walk must not follow it.  Under Memcheck,
    an object whose header is not addressable and defined is skipped.
-   Once the static types are finalised (TYPES_FINALISED), their members
-   are gone and nothing of theirs is followed. */
+   Once the static types are finalised, their members are gone; and
+   before, at a subinterpreter's end, they are the main interpreter's:
+   SCOPE says whether they are followed. */
 static void
-keep_reachable_from(object_stack *roots, int memcheck, int types_finalised)
+keep_reachable_from(object_stack *roots, const walk_scope *scope)
 {
+    int memcheck = scope->memcheck;
     _Py_hashtable_t *seen = _Py_hashtable_new(_Py_hashtable_hash_ptr,
                                               _Py_hashtable_compare_direct);
     if (seen == NULL) {
@@ -174,7 +188,7 @@ keep_reachable_from(object_stack *roots, int memcheck, int types_finalised)
         }
         if (PyType_Check(op) && !_PyType_HasFeature((PyTypeObject *)op,
                                                     Py_TPFLAGS_HEAPTYPE)) {
-            if (!types_finalised) {
+            if (scope->static_types) {
                 push_static_type_members(roots, (PyTypeObject *)op);
             }
             continue;
@@ -199,6 +213,11 @@ keep_reachable_from(object_stack *roots, int memcheck, int types_finalised)
         }
         if (!_PyObject_IS_GC(op) || _Py_hashtable_get(seen, op) != NULL) {
             continue;
+        }
+        if (scope->own != NULL && _PyObject_GC_IS_TRACKED(op)
+            && _Py_hashtable_get(scope->own, op) == NULL)
+        {
+            continue;   /* another interpreter's */
         }
         if (_Py_hashtable_set(seen, op, op) < 0) {
             break;
@@ -343,25 +362,9 @@ scan_static_segments(struct dl_phdr_info *info, size_t Py_UNUSED(size),
 
 /* Push every GC object that a C static variable points to. */
 static void
-push_objects_held_by_statics(PyGC_Head **lists, size_t nlists,
-                             _Py_hashtable_t *types, object_stack *roots)
+push_objects_held_by_statics(_Py_hashtable_t *tracked, _Py_hashtable_t *types,
+                             object_stack *roots)
 {
-    _Py_hashtable_t *tracked = _Py_hashtable_new(
-        _Py_hashtable_hash_ptr, _Py_hashtable_compare_direct);
-    if (tracked == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < nlists; i++) {
-        for (PyGC_Head *gc = _PyGCHead_NEXT(lists[i]); gc != lists[i];
-             gc = _PyGCHead_NEXT(gc))
-        {
-            PyObject *op = _Py_FROM_GC(gc);
-            if (_Py_hashtable_set(tracked, op, op) < 0) {
-                _Py_hashtable_destroy(tracked);
-                return;
-            }
-        }
-    }
     /* Static data may hold bytes never written (padding, copies of
        uninitialised memory): reading them for this scan is no error of
        the program's. */
@@ -372,7 +375,29 @@ push_objects_held_by_statics(PyGC_Head **lists, size_t nlists,
     VALGRIND_DISABLE_ERROR_REPORTING;
     (void)dl_iterate_phdr(scan_static_segments, &scan);
     VALGRIND_ENABLE_ERROR_REPORTING;
-    _Py_hashtable_destroy(tracked);
+}
+
+/* The set of the objects in the GC lists, or NULL if out of memory. */
+static _Py_hashtable_t *
+tracked_objects(PyGC_Head **lists, size_t nlists)
+{
+    _Py_hashtable_t *tracked = _Py_hashtable_new(
+        _Py_hashtable_hash_ptr, _Py_hashtable_compare_direct);
+    if (tracked == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < nlists; i++) {
+        for (PyGC_Head *gc = _PyGCHead_NEXT(lists[i]); gc != lists[i];
+             gc = _PyGCHead_NEXT(gc))
+        {
+            PyObject *op = _Py_FROM_GC(gc);
+            if (_Py_hashtable_set(tracked, op, op) < 0) {
+                _Py_hashtable_destroy(tracked);
+                return NULL;
+            }
+        }
+    }
+    return tracked;
 }
 
 /* Each object's links are made to point to itself, so that a later
@@ -403,14 +428,19 @@ _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
     }
     lists[NUM_GENERATIONS] = &gcstate->permanent_generation.head;
 
+    /* The main interpreter ends last: its walk starts from every type.  A
+       subinterpreter ends while the main interpreter runs; its walk keeps
+       only its own objects (walk_scope).  The live types are still needed
+       to recognise untracked objects held by statics. */
+    int is_main = (gcstate == &_PyInterpreterState_Main()->gc);
     object_stack roots = {NULL, 0, 0};
+    object_stack type_roots = {NULL, 0, 0};
+    _Py_hashtable_t *tracked = tracked_objects(lists, Py_ARRAY_LENGTH(lists));
     _Py_hashtable_t *types = _Py_hashtable_new(_Py_hashtable_hash_ptr,
                                                _Py_hashtable_compare_direct);
-    if (types != NULL) {
-        push_all_types(&roots, types);
-        push_objects_held_by_statics(lists, Py_ARRAY_LENGTH(lists), types,
-                                     &roots);
-        _Py_hashtable_destroy(types);
+    if (tracked != NULL && types != NULL) {
+        push_all_types(is_main ? &roots : &type_roots, types);
+        push_objects_held_by_statics(tracked, types, &roots);
     }
     for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
         for (PyGC_Head *gc = _PyGCHead_NEXT(lists[i]); gc != lists[i];
@@ -422,8 +452,19 @@ _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
             }
         }
     }
-    keep_reachable_from(&roots, _PyValgrind_RunningMemcheck(), 0);
+    walk_scope scope = {_PyValgrind_RunningMemcheck(), is_main,
+                        is_main ? NULL : tracked};
+    if (is_main || tracked != NULL) {
+        keep_reachable_from(&roots, &scope);
+    }
     free(roots.items);
+    free(type_roots.items);
+    if (types != NULL) {
+        _Py_hashtable_destroy(types);
+    }
+    if (tracked != NULL) {
+        _Py_hashtable_destroy(tracked);
+    }
     for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
         forget_gc_list(lists[i]);
     }
@@ -522,7 +563,8 @@ _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *interp)
     walk.offset = 2 * sizeof(PyObject *);   /* the pre-header */
     (void)_mi_abandoned_pool_visit_blocks(pool, _Py_MIMALLOC_HEAP_GC_PRE, true,
                                           push_runtime_object, &walk);
-    keep_reachable_from(&roots, walk.memcheck, 1);
+    walk_scope scope = {walk.memcheck, 0, NULL};
+    keep_reachable_from(&roots, &scope);
     free(roots.items);
 
     struct llist_node *queue =
