@@ -151,6 +151,27 @@ is_defined(const void *p, size_t size, int memcheck)
     return 1;
 }
 
+/* Does OP look like a live object: its header, its type's header and its
+   type's flags addressable and defined (under Memcheck), and its type a
+   type?  A pointer the walk finds may be stale: a C static or a dead
+   object's slot still naming a block that was freed and taken again.
+   Other tools know no definedness: there, the pointer is trusted. */
+static int
+is_object(PyObject *op, int memcheck)
+{
+    if (!is_defined(op, sizeof(PyObject), memcheck)) {
+        return 0;
+    }
+    PyTypeObject *type = Py_TYPE(op);
+    if (type == NULL || !is_defined(type, sizeof(PyObject), memcheck)) {
+        return 0;
+    }
+    PyTypeObject *meta = Py_TYPE(type);
+    return (meta != NULL
+            && is_defined(&meta->tp_flags, sizeof(meta->tp_flags), memcheck)
+            && PyType_Check(type));
+}
+
 /* What one walk may follow. */
 typedef struct {
     int memcheck;           /* Memcheck's requests may be issued */
@@ -168,7 +189,7 @@ typedef struct {
    At exit, a live object may still hold a pointer to an object already
    freed (a module's state, a capsule's traverse function, a C struct
    copied into a static): the walk must not follow it.  Under Memcheck,
-   an object whose header is not addressable and defined is skipped.
+   what is not an object by is_object() is skipped.
    Once the static types are finalised, their members are gone; and
    before, at a subinterpreter's end, they are the main interpreter's:
    SCOPE says whether they are followed. */
@@ -183,7 +204,7 @@ keep_reachable_from(object_stack *roots, const walk_scope *scope)
     }
     while (roots->count > 0) {
         PyObject *op = roots->items[--roots->count];
-        if (!is_defined(op, sizeof(PyObject), memcheck)) {
+        if (!is_object(op, memcheck)) {
             continue;
         }
         if (PyType_Check(op) && !_PyType_HasFeature((PyTypeObject *)op,
@@ -435,11 +456,15 @@ _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
     int is_main = (gcstate == &_PyInterpreterState_Main()->gc);
     object_stack roots = {NULL, 0, 0};
     object_stack type_roots = {NULL, 0, 0};
-    _Py_hashtable_t *tracked = tracked_objects(lists, Py_ARRAY_LENGTH(lists));
     _Py_hashtable_t *types = _Py_hashtable_new(_Py_hashtable_hash_ptr,
                                                _Py_hashtable_compare_direct);
-    if (tracked != NULL && types != NULL) {
+    if (types != NULL) {
         push_all_types(is_main ? &roots : &type_roots, types);
+    }
+    /* After push_all_types(): the subclass lists it makes and drops may
+       free objects of the lists, whose addresses statics still hold. */
+    _Py_hashtable_t *tracked = tracked_objects(lists, Py_ARRAY_LENGTH(lists));
+    if (tracked != NULL && types != NULL) {
         push_objects_held_by_statics(tracked, types, &roots);
     }
     for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
@@ -515,12 +540,8 @@ typedef struct {
 static int
 holds_object(exit_walk *walk, PyObject *op)
 {
-    if (!is_defined(op, sizeof(PyObject), walk->memcheck)) {
-        return 0;
-    }
-    PyObject *type = (PyObject *)Py_TYPE(op);
-    return (type != NULL && is_defined(type, sizeof(PyObject), walk->memcheck)
-            && Py_IS_TYPE(type, &PyType_Type));
+    return (is_object(op, walk->memcheck)
+            && Py_IS_TYPE(Py_TYPE(op), &PyType_Type));
 }
 
 static bool
