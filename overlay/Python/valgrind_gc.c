@@ -461,8 +461,9 @@ _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
     if (types != NULL) {
         push_all_types(is_main ? &roots : &type_roots, types);
     }
-    /* After push_all_types(): the subclass lists it makes and drops may
-       free objects of the lists, whose addresses statics still hold. */
+    /* After push_all_types(), which calls into the types: objects leave
+       the lists meanwhile (four in -c pass) while statics still name
+       them; taken before, the set let the scan push those stale names. */
     _Py_hashtable_t *tracked = tracked_objects(lists, Py_ARRAY_LENGTH(lists));
     if (tracked != NULL && types != NULL) {
         push_objects_held_by_statics(tracked, types, &roots);
