@@ -151,11 +151,27 @@ is_defined(const void *p, size_t size, int memcheck)
     return 1;
 }
 
+/* Under Memcheck, are the SIZE bytes at P addressable? */
+static int
+is_addressable(const void *p, size_t size)
+{
+    char vbits[256];
+    for (size_t done = 0; done < size; done += sizeof(vbits)) {
+        size_t n = Py_MIN(sizeof(vbits), size - done);
+        if (VALGRIND_GET_VBITS((const char *)p + done, vbits, n) == 3) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Does OP look like a live object: its header, its type's header and its
-   type's flags addressable and defined (under Memcheck), and its type a
-   type?  A pointer the walk finds may be stale: a C static or a dead
-   object's slot still naming a block that was freed and taken again.
-   Other tools know no definedness: there, the pointer is trusted. */
+   type's flags addressable and defined (under Memcheck), its type a type,
+   and the whole object (items included) addressable?  A pointer the walk
+   finds may be stale: a C static or a dead object's slot still naming a
+   block that was freed and taken again, maybe by a smaller one, past
+   which a traverse function would read.  Other tools know no
+   definedness: there, the pointer is trusted. */
 static int
 is_object(PyObject *op, int memcheck)
 {
@@ -167,9 +183,24 @@ is_object(PyObject *op, int memcheck)
         return 0;
     }
     PyTypeObject *meta = Py_TYPE(type);
-    return (meta != NULL
-            && is_defined(&meta->tp_flags, sizeof(meta->tp_flags), memcheck)
-            && PyType_Check(type));
+    if (meta == NULL
+        || !is_defined(&meta->tp_flags, sizeof(meta->tp_flags), memcheck)
+        || !PyType_Check(type))
+    {
+        return 0;
+    }
+    if (!memcheck) {
+        return 1;
+    }
+    size_t size = (size_t)type->tp_basicsize;
+    if (!is_addressable(op, size)) {
+        return 0;
+    }
+    /* An int's ob_size is no count of items (its lv_tag). */
+    if (type->tp_itemsize != 0 && !PyLong_Check(op)) {
+        size += (size_t)Py_ABS(Py_SIZE(op)) * (size_t)type->tp_itemsize;
+    }
+    return is_addressable(op, size);
 }
 
 /* What one walk may follow. */
@@ -202,6 +233,10 @@ keep_reachable_from(object_stack *roots, const walk_scope *scope)
     if (seen == NULL) {
         return;
     }
+    /* What the walk reads is no access of the program's: should a stale
+       pointer pass is_object(), its reads are not reported as the
+       program's errors. */
+    VALGRIND_DISABLE_ERROR_REPORTING;
     while (roots->count > 0) {
         PyObject *op = roots->items[--roots->count];
         if (!is_object(op, memcheck)) {
@@ -251,6 +286,7 @@ keep_reachable_from(object_stack *roots, const walk_scope *scope)
         }
         push_managed_dict(roots, op);
     }
+    VALGRIND_ENABLE_ERROR_REPORTING;
     _Py_hashtable_destroy(seen);
 }
 
