@@ -8,6 +8,7 @@ N passed, N failed, N skipped.
 """
 
 import concurrent.futures
+import datetime
 import os
 import signal
 import subprocess
@@ -31,6 +32,13 @@ FREE_THREADED_SUITES = ["test_seeded_bugs", "test_memcheck_noise"]
 CPYTHON_TESTS = ["test_valgrind", "test_capi", "test_embed", "test_gc",
                  "test_sys", "test_tracemalloc", "test_cmd_line",
                  "test_regrtest"]
+
+# One shard of CPython's whole suite under --valgrind (make valgrindtest-all
+# runs all 40), chosen by the date so that every shard runs in 40 days.
+# With regrtest's default resources, not -uall: the cpu resource makes a
+# few files take most of an hour under Memcheck (tests/suite/README.md).
+SUITE_SHARDS = 40
+SHARD_ENV = "VALGRINDTEST_SHARD"
 
 
 
@@ -109,13 +117,27 @@ def run_suite(module, python=PYTHON):
     return 0, 1, 0, out         # no result: the process crashed
 
 
-def run_cpython_tests(python=PYTHON):
+def todays_shard():
+    """The shard of the suite that make check runs: $VALGRINDTEST_SHARD, or
+    the day's."""
+    text = os.environ.get(SHARD_ENV)
+    if not text:
+        return datetime.date.today().toordinal() % SUITE_SHARDS + 1
+    if not text.isdigit() or not 1 <= int(text) <= SUITE_SHARDS:
+        sys.exit("tests/run.py: %s must be a shard from 1 to %d, got %r"
+                 % (SHARD_ENV, SUITE_SHARDS, text))
+    return int(text)
+
+
+def run_cpython_tests(python=PYTHON, args=CPYTHON_TESTS):
+    """regrtest on PYTHON with ARGS, on every CPU; return (passed, failed,
+    skipped) test cases, from its JUnit XML."""
     env = {k: v for k, v in os.environ.items()
            if k not in support.UNSET_FOR_CPYTHON_TESTS}
     with tempfile.TemporaryDirectory() as tmp:
         junit = os.path.join(tmp, "junit.xml")
         cmd = [python, "-m", "test", "-j%d" % (os.cpu_count() or 2),
-               "--junit-xml", junit] + CPYTHON_TESTS
+               "--junit-xml", junit, *args]
         print("$", os.path.relpath(python), " ".join(cmd[1:]), flush=True)
         proc = subprocess.run(cmd, env=env)
         if not os.path.exists(junit):
@@ -184,6 +206,17 @@ def main():
             passed += p
             failed += f
             skipped += s
+        # build/obj/python, as make valgrindtest-all: test_inspect starts
+        # the interpreter's directory's stdlib, which a symlink lacks.
+        shard = "%d/%d" % (todays_shard(), SUITE_SHARDS)
+        p, f, s = run_cpython_tests(os.path.join(support.BUILD, "obj", "python"),
+                                    ["--valgrind", "--shard", shard])
+        print("CPython's suite under Memcheck, shard %s (the day's; %s=K for "
+              "another): %d passed, %d failed, %d skipped"
+              % (shard, SHARD_ENV, p, f, s), flush=True)
+        passed += p
+        failed += f
+        skipped += s
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 
