@@ -95,5 +95,91 @@ class FixtureScopes(unittest.TestCase):
         self.assertEqual(failing, {"test_leak"}, proc.stdout)
 
 
+# Tests that log the process they run in, for -j2: those of Shared share a
+# class fixture, the others share nothing.
+JOBS_PYTEST = """\
+import os
+
+def log(event):
+    with open(os.environ["SCOPE_LOG"], "a") as f:
+        f.write(f"{event} {os.getpid()}\\n")
+
+class TestShared:
+    @classmethod
+    def setup_class(cls):
+        log("setup Shared")
+
+%s
+%s
+"""
+JOBS_UNITTEST = """\
+import os
+import unittest
+
+def log(event):
+    with open(os.environ["SCOPE_LOG"], "a") as f:
+        f.write(f"{event} {os.getpid()}\\n")
+
+class Shared(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        log("setup Shared")
+
+%s
+class Free(unittest.TestCase):
+%s
+"""
+
+
+def _methods(event, count):
+    return "".join(f"    def test_{i}(self):\n        log('{event} {i}')\n"
+                   for i in range(count))
+
+
+class JobsKeepSharedFixtures(unittest.TestCase):
+    """-j2 keeps the tests that share a class fixture in one process, and
+    deals the others one by one over both."""
+
+    def run_jobs(self, framework, name, source):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        with open(os.path.join(tmp, name + ".py"), "w") as f:
+            f.write(source)
+        log = os.path.join(tmp, "log")
+        env = {k: v for k, v in os.environ.items()
+               if k not in support.UNSET_FOR_CPYTHON_TESTS}
+        env.update(SCOPE_LOG=log, PYTHONPATH=DEBIAN_SITE)
+        args = ([name] if framework == "unittest"
+                else ["-p", "no:cacheprovider", name + ".py"])
+        proc = subprocess.run(
+            [support.PYTHON, "-m", "memcheck", "-j2", framework, *args],
+            cwd=tmp, env=env, capture_output=True, text=True, timeout=900)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        pids = collections.defaultdict(set)
+        with open(log) as f:
+            for line in f:
+                event, pid = line.rsplit(" ", 1)
+                pids[event.split()[0]].add(pid)
+                pids[event].add(pid)
+        return pids
+
+    def check(self, pids):
+        self.assertEqual(len(pids["setup Shared"]), 1)
+        self.assertEqual(pids["shared"], pids["setup Shared"])
+        self.assertEqual(len(pids["free"]), 2)
+
+    def test_pytest(self):
+        if not os.path.exists(os.path.join(DEBIAN_SITE, "pytest")):
+            self.skipTest("Debian's python3-pytest is not installed")
+        free = "".join(f"def test_free_{i}():\n    log('free {i}')\n"
+                       for i in range(6))
+        self.check(self.run_jobs("pytest", "test_jobs", JOBS_PYTEST % (
+            _methods("shared", 4), free)))
+
+    def test_unittest(self):
+        self.check(self.run_jobs("unittest", "test_jobs", JOBS_UNITTEST % (
+            _methods("shared", 4), _methods("free", 6))))
+
+
 if __name__ == "__main__":
     unittest.main()

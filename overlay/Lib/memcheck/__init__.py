@@ -42,11 +42,11 @@ def in_shard(index, shard):
 def select(units, shard=None, job=None):
     """The positions of the tests this process runs, in order.  UNITS holds
     the unit of each collected test, in collection order: tests of one unit
-    share state (a class's fixtures; for pytest, a file's test functions
-    too) and stay in one process.  SHARD (K, N): the K-th round-robin
-    slice of the tests.  JOB (J, N): the J-th of N processes that share the rest; each
-    unit, the largest first, goes to the process with the fewest tests so
-    far."""
+    share fixtures (of a class, a module) and stay in one process; a test
+    that shares none is a unit of its own.  SHARD (K, N): the K-th
+    round-robin slice of the tests.  JOB (J, N): the J-th of N processes
+    that share the rest; each unit, the largest first, goes to the process
+    with the fewest tests so far."""
     chosen = [i for i in range(len(units)) if in_shard(i, shard)]
     if job is None:
         return chosen

@@ -18,6 +18,7 @@ from . import junit
 from ._child import CONFIG_ENV
 from .command import verdict_command
 from .progress import Progress
+from .junit import Verdict
 from .report import Log, leak_summary
 
 
@@ -43,8 +44,8 @@ def parse_args(argv):
     parser.add_argument("-j", "--jobs", metavar="N", type=_jobs, default=1,
                         help="run the tests in N processes under Memcheck, "
                              "forked once the tests are collected (0: one a "
-                             "CPU); the tests of a class, and pytest's test "
-                             "functions of a file, stay in one")
+                             "CPU); tests that share a class or module "
+                             "fixture stay in one")
     parser.add_argument("--shard", metavar="K/N", type=_shard,
                         help="run only the K-th of N slices of the tests "
                              "(round-robin in collection order)")
@@ -285,11 +286,12 @@ def log_verdicts(ns, log, returncode, outside_seen):
     for test in log.order:
         status, message, details = verdict(
             test, log.tests[test], log.findings_of(test), ns.known)
-        verdicts.append((test, status, message, details))
+        verdicts.append(Verdict(test, status, message, details,
+                                log.tests[test].get("seconds")))
     for tests, findings in log.first_use:
         group = f"(first use, in {tests[0]} ... {tests[-1]})"
         known = is_known(ns.known, None, findings)
-        verdicts.append((group, "known" if known else "failed",
+        verdicts.append(Verdict(group, "known" if known else "failed",
                          "Memcheck: " + leak_summary(findings)
                          + f" on first use by one of {len(tests)} tests "
                          "(a second run of each did not leak)",
@@ -305,10 +307,10 @@ def log_verdicts(ns, log, returncode, outside_seen):
                                          if not f.is_leak})),
                        leak_summary(outside)])))
         details = format_findings(outside)
-        verdicts.append((OUTSIDE_TESTS, "known" if known else "failed",
+        verdicts.append(Verdict(OUTSIDE_TESTS, "known" if known else "failed",
                          message, details))
     if not log.finished:
-        verdicts.append(("(session)", "error",
+        verdicts.append(Verdict("(session)", "error",
                          f"the process under Memcheck ended early "
                          f"(exit status {returncode})", ""))
     return verdicts
@@ -316,7 +318,7 @@ def log_verdicts(ns, log, returncode, outside_seen):
 
 def print_report(verdicts):
     print("\n== Memcheck verdicts ==")
-    for test, status, message, details in verdicts:
+    for test, status, message, details, _ in verdicts:
         if status in ("failed", "error", "known"):
             print(f"{status.upper()}: {test}: {message}")
             if details:

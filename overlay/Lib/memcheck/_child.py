@@ -112,8 +112,7 @@ def run_unittest(argv, share):
     class CheckedProgram(unittest.TestProgram):
         def runTests(self):
             tests = list(_flatten(self.test))
-            units = [f"{type(t).__module__}.{type(t).__qualname__}"
-                     for t in tests]
+            units = list(map(unittest_checker.unit, tests))
             self.test = unittest.TestSuite(tests[i]
                                            for i in share.choose(units))
             unittest_checker.install(share.checker)

@@ -124,14 +124,17 @@ class Checker:
         mark("begin", test=test_id, tag=self.tag)
         _valgrind.set_test_tag(self.tag)
         self._errors_before = _valgrind.count_errors()
+        self._began = time.monotonic()
 
     def end(self, test_id, outcome, rerun):
         """TEST_ID ended with OUTCOME ('passed', 'failed', 'error',
         'skipped', ...).  RERUN() runs it again without reporting, for a
         group that must be narrowed down; None if it cannot."""
         _valgrind.set_test_tag(0)
+        seconds = round(time.monotonic() - self._began, 3)
         errors = _valgrind.count_errors() - self._errors_before
-        mark("end", test=test_id, outcome=outcome, errors=errors)
+        mark("end", test=test_id, outcome=outcome, errors=errors,
+             seconds=seconds)
         self.group.append((test_id, rerun))
         self.tagged[self.tag] = (test_id, rerun)
         self.progress(test=test_id, outcome=outcome, errors=errors)
@@ -151,7 +154,6 @@ class Checker:
         leaked = self._search()
         if not leaked:
             return
-        self.progress(leaked=leaked)
         tags = self._leak_tags()
         # The tests that the records' tags name, or all of the group when a
         # record has no tag (pool mode, or memory from malloc() itself).
@@ -161,6 +163,9 @@ class Checker:
             candidates = list(dict.fromkeys(
                 self.tagged[tag] for tag in sorted(tags)
                 if tag in self.tagged))
+        # Progress counts the tests named, or one when none is yet.
+        self.progress(leaked=leaked,
+                      tests=1 if tags is None else max(len(candidates), 1))
         candidates = [test for test in candidates if test[1] is not None]
         # Run them again: if nothing leaks, the leak was of first use.
         if not candidates or not self._rerun(candidates):

@@ -47,7 +47,7 @@ class Progress:
                     self.done += 1
                     self.findings += event["errors"] > 0
                 elif "leaked" in event:
-                    self.findings += 1
+                    self.findings += event.get("tests", 1)
 
     def line(self):
         elapsed = time.monotonic() - self.start

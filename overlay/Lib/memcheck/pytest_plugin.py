@@ -31,14 +31,40 @@ def configure(share):
 def pytest_collection_modifyitems(config, items):
     if _checker is None:
         return
-    # As pytest-xdist's loadscope: a class's tests together, and a file's
-    # test functions.
-    units = [item.parent.nodeid for item in items]
+    units = [_unit(item) for item in items]
     chosen = set(_share.choose(units))
     deselected = [item for i, item in enumerate(items) if i not in chosen]
     items[:] = [item for i, item in enumerate(items) if i in chosen]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
+
+
+# The node that holds the tests sharing a fixture of each scope: a process
+# of -jN that runs one of them runs them all, so that the fixture is set up
+# once there, as plain pytest does.  Session fixtures are set up once in
+# each process.
+SHARED_SCOPES = (("package", pytest.Package), ("module", pytest.Module),
+                 ("class", pytest.Class))
+
+
+def _unit(item):
+    """The unit of ITEM for -jN (memcheck.select()): the node of the widest
+    class, module or package fixture it uses (xunit setup_module() and
+    setup_class(), and unittest's setUpClass(), are such fixtures), else
+    the test alone.  An item that is not a test function stays with the
+    tests of its parent."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return item.parent.nodeid
+    scopes = {getattr(defs[-1], "scope", None)
+              for defs in info.name2fixturedefs.values() if defs}
+    for scope, node_type in SHARED_SCOPES:
+        if scope in scopes:
+            node = item.getparent(node_type)
+            # A package fixture without a package (no __init__.py) is
+            # shared by all: one unit.
+            return node.nodeid if node is not None else ""
+    return item.nodeid
 
 
 def pytest_runtest_logreport(report):

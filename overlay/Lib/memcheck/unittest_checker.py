@@ -70,6 +70,16 @@ def _spare_instance(test):
         return test
 
 
+def unit(test):
+    """The unit of TEST for -jN (memcheck.select()): its class when the
+    class or its module sets up fixtures that its tests share, else the
+    test alone."""
+    cls = type(test)
+    if _has_shared_fixtures(cls):
+        return f"{cls.__module__}.{cls.__qualname__}"
+    return test.id()
+
+
 def _has_shared_fixtures(cls):
     """Whether CLS, or its module, sets up fixtures that its tests share
     (a class without them can have its tests run again at any time)."""
