@@ -193,11 +193,11 @@ is_object(PyObject *op, int memcheck)
         return 1;
     }
     size_t size = (size_t)type->tp_basicsize;
-    if (!is_addressable(op, size)) {
-        return 0;
-    }
     /* An int's ob_size is no count of items (its lv_tag). */
     if (type->tp_itemsize != 0 && !PyLong_Check(op)) {
+        if (!is_addressable(op, sizeof(PyVarObject))) {
+            return 0;
+        }
         size += (size_t)Py_ABS(Py_SIZE(op)) * (size_t)type->tp_itemsize;
     }
     return is_addressable(op, size);
@@ -292,9 +292,10 @@ keep_reachable_from(object_stack *roots, const walk_scope *scope)
 
 #ifndef Py_GIL_DISABLED
 
-/* Push every type that derives from object, and add it to the set SEEN:
-   static types of extension modules are in no GC list, but what they point
-   to (their dict, bases and MRO) is heap memory kept on purpose. */
+/* Push every type that derives from object onto ROOTS (unless NULL), and
+   add it to the set SEEN: static types of extension modules are in no GC
+   list, but what they point to (their dict, bases and MRO) is heap memory
+   kept on purpose. */
 static void
 push_all_types(object_stack *roots, _Py_hashtable_t *seen)
 {
@@ -308,7 +309,9 @@ push_all_types(object_stack *roots, _Py_hashtable_t *seen)
         {
             continue;
         }
-        (void)object_stack_push(roots, (PyObject *)type);
+        if (roots != NULL) {
+            (void)object_stack_push(roots, (PyObject *)type);
+        }
         PyObject *subclasses = _PyType_GetSubclasses(type);
         if (subclasses == NULL) {
             PyErr_Clear();
@@ -491,11 +494,10 @@ _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
        to recognise untracked objects held by statics. */
     int is_main = (gcstate == &_PyInterpreterState_Main()->gc);
     object_stack roots = {NULL, 0, 0};
-    object_stack type_roots = {NULL, 0, 0};
     _Py_hashtable_t *types = _Py_hashtable_new(_Py_hashtable_hash_ptr,
                                                _Py_hashtable_compare_direct);
     if (types != NULL) {
-        push_all_types(is_main ? &roots : &type_roots, types);
+        push_all_types(is_main ? &roots : NULL, types);
     }
     /* After push_all_types(), which calls into the types: objects leave
        the lists meanwhile (four in -c pass) while statics still name
@@ -520,7 +522,6 @@ _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
         keep_reachable_from(&roots, &scope);
     }
     free(roots.items);
-    free(type_roots.items);
     if (types != NULL) {
         _Py_hashtable_destroy(types);
     }
