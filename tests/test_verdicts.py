@@ -221,6 +221,22 @@ class ExtensionSuiteTests(unittest.TestCase):
         self.assertEqual(status, "failure")
         self.assertIn("test failed", message)
 
+    def test_crash_shows_the_signal_and_where(self):
+        # The process dies in a test: its verdict holds the signal and the
+        # stack it was raised at, as regrtest --valgrind's report does.
+        with open(os.path.join(self.tmp, "test_crash.py"), "w") as f:
+            f.write("import ctypes, unittest\n"
+                    "class T(unittest.TestCase):\n"
+                    "    def test_crash(self):\n"
+                    "        ctypes.string_at(8)\n")
+        proc = self.memcheck("unittest", "test_crash")
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        status, message = junit_cases(self.junit)["test_crash"]
+        self.assertEqual(status, "error")
+        self.assertIn("FatalSignal: SIGSEGV: Access not within mapped region "
+                      "at address 0x8", message)
+        self.assertIn("by string_at (_ctypes.c:", message)
+
     def test_leak_found_by_a_later_search(self):
         # A copy of the pointer (here in a bytes object, elsewhere a stale
         # word in a live block or on the C stack) keeps test_leak's block

@@ -85,6 +85,13 @@ class Finding:
         self.kind = node.findtext("kind")
         self.what = (node.findtext("what") or node.findtext("xwhat/text")
                      or "").strip()
+        if node.tag == "fatal_signal":
+            # The signal that ended the process, where it was raised.
+            self.kind = "FatalSignal"
+            self.what = ": ".join(filter(None, (
+                node.findtext("signame"), node.findtext("event"))))
+            if node.findtext("siaddr"):
+                self.what += f" at address {node.findtext('siaddr')}"
         self.bytes = int(node.findtext("xwhat/leakedbytes") or 0)
         self.blocks = int(node.findtext("xwhat/leakedblocks") or 0)
         stack = node.find("stack")
@@ -242,7 +249,7 @@ class Log:
                 for pair in node.iter("pair"):
                     self.suppressions[pair.findtext("name")] = int(
                         pair.findtext("count"))
-            elif node.tag == "error":
+            elif node.tag in ("error", "fatal_signal"):
                 finding = Finding(node)
                 if finding.is_leak and search is not None:
                     search.records.append(finding)
@@ -382,8 +389,8 @@ def _parse_truncated(path):
     """The complete top-level elements of an XML file cut short."""
     with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read()
-    end = max(text.rfind("</error>") + len("</error>"),
-              text.rfind("</clientmsg>") + len("</clientmsg>"))
+    end = max(text.rfind(f"</{tag}>") + len(f"</{tag}>")
+              for tag in ("error", "clientmsg", "fatal_signal"))
     body = text[text.find("<valgrindoutput>"):end] if end > 0 else ""
     try:
         return ET.fromstring((body or "<valgrindoutput>") + "</valgrindoutput>")
