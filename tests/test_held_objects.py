@@ -32,5 +32,38 @@ class HeldFromC(unittest.TestCase):
         self.check("pool")
 
 
+# A page made inaccessible after it was mapped, which Memcheck still calls
+# addressable (it does not follow mprotect()), named by a C static
+# (PyOS_InputHook, unused by a script): the exit walk's scan of static data
+# must not read it.  It did, and the process died of SIGSEGV at exit
+# (test___all__ with -uall, whose imports leave such a word).
+UNREADABLE_PAGE_PROGRAM = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_int, ctypes.c_long]
+page = libc.mmap(None, 4096, 3, 0x22, -1, 0)    # read-write, anonymous
+assert page not in (None, 2**64 - 1), ctypes.get_errno()
+assert libc.mprotect(ctypes.c_void_p(page), 4096, 0) == 0  # PROT_NONE
+ctypes.c_void_p.in_dll(ctypes.pythonapi, "PyOS_InputHook").value = page
+"""
+
+
+class StaticNamesAnUnreadablePage(unittest.TestCase):
+    def check(self, mode):
+        proc, errors = support.valgrind(
+            ["-c", UNREADABLE_PAGE_PROGRAM], options=support.MEMCHECK_GATE,
+            env={"PYTHONVALGRIND": mode})
+        self.assertEqual(errors, [])
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+
+    def test_malloc_mode(self):
+        self.check("malloc")
+
+    def test_pool_mode(self):
+        self.check("pool")
+
+
 if __name__ == "__main__":
     unittest.main()

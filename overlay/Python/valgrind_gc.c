@@ -130,8 +130,95 @@ push_managed_dict(object_stack *roots, PyObject *op)
     }
 }
 
-/* Under Memcheck, are the SIZE bytes at P addressable and defined?  Other
-   tools know no definedness: there, the bytes are trusted. */
+/* Memory the process may read.  Memcheck's addressability follows mmap(),
+   munmap() and brk(), not mprotect(): a page made inaccessible later (a
+   guard page, a library allocator's reservation) is addressable to it, and
+   a word of static data that names such a page faulted when the scan read
+   it (test___all__ with -uall).  A walk first loads the ranges that
+   /proc/self/maps calls readable, and follows no pointer outside them;
+   without /proc, every addressable byte is trusted, as before. */
+typedef struct {
+    uintptr_t start;
+    uintptr_t end;
+} address_range;
+
+static struct {
+    address_range *items;
+    size_t count;
+    size_t capacity;
+    int known;
+} readable;
+
+static void
+load_readable_ranges(void)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (maps == NULL) {
+        return;
+    }
+    unsigned long start, end;
+    char perms[5];
+    readable.known = 1;
+    while (fscanf(maps, "%lx-%lx %4s%*[^\n]", &start, &end, perms) == 3) {
+        if (perms[0] != 'r') {
+            continue;
+        }
+        address_range *last = readable.count ? &readable.items[readable.count - 1]
+                                             : NULL;
+        if (last != NULL && last->end == start) {
+            last->end = end;        /* contiguous: one range */
+            continue;
+        }
+        if (readable.count == readable.capacity) {
+            size_t capacity = readable.capacity ? 2 * readable.capacity : 256;
+            address_range *items = realloc(readable.items,
+                                           capacity * sizeof(*items));
+            if (items == NULL) {
+                readable.known = 0;     /* trust, as without /proc */
+                break;
+            }
+            readable.items = items;
+            readable.capacity = capacity;
+        }
+        readable.items[readable.count++] = (address_range){start, end};
+    }
+    fclose(maps);
+}
+
+static void
+forget_readable_ranges(void)
+{
+    free(readable.items);
+    readable.items = NULL;
+    readable.count = readable.capacity = 0;
+    readable.known = 0;
+}
+
+/* May the SIZE bytes at P be read, as far as the loaded ranges tell? */
+static int
+is_readable(const void *p, size_t size)
+{
+    if (!readable.known) {
+        return 1;
+    }
+    uintptr_t start = (uintptr_t)p, end = start + size;
+    size_t lo = 0, hi = readable.count;     /* /proc lists them in order */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (readable.items[mid].end <= start) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    return (lo < readable.count && readable.items[lo].start <= start
+            && end <= readable.items[lo].end);
+}
+
+/* Under Memcheck, are the SIZE bytes at P addressable, readable and
+   defined?  Other tools know no definedness: there, the bytes are
+   trusted. */
 static int
 is_defined(const void *p, size_t size, int memcheck)
 {
@@ -139,6 +226,9 @@ is_defined(const void *p, size_t size, int memcheck)
     assert(size <= sizeof(vbits));
     if (!memcheck) {
         return 1;
+    }
+    if (!is_readable(p, size)) {
+        return 0;
     }
     if (VALGRIND_GET_VBITS(p, vbits, size) != 1) {
         return 0;       /* not addressable */
@@ -151,11 +241,14 @@ is_defined(const void *p, size_t size, int memcheck)
     return 1;
 }
 
-/* Under Memcheck, are the SIZE bytes at P addressable? */
+/* Under Memcheck, are the SIZE bytes at P addressable and readable? */
 static int
 is_addressable(const void *p, size_t size)
 {
     char vbits[256];
+    if (!is_readable(p, size)) {
+        return 0;
+    }
     for (size_t done = 0; done < size; done += sizeof(vbits)) {
         size_t n = Py_MIN(sizeof(vbits), size - done);
         if (VALGRIND_GET_VBITS((const char *)p + done, vbits, n) == 3) {
@@ -400,9 +493,13 @@ scan_static_segments(struct dl_phdr_info *info, size_t Py_UNUSED(size),
         uintptr_t start = _Py_SIZE_ROUND_UP(info->dlpi_addr + ph->p_vaddr,
                                             sizeof(void *));
         uintptr_t end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+        int whole = end <= start || is_readable((void *)start, end - start);
         for (uintptr_t p = start; p + sizeof(void *) <= end;
              p += sizeof(void *))
         {
+            if (!whole && !is_readable((void *)p, sizeof(void *))) {
+                continue;
+            }
             void *word = *(void **)p;
             if (word == NULL || ((uintptr_t)word & (sizeof(void *) - 1))) {
                 continue;
@@ -482,6 +579,7 @@ _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
     if (!_PyValgrind_EachBlockTracked()) {
         return;
     }
+    load_readable_ranges();
     PyGC_Head *lists[NUM_GENERATIONS + 1];
     for (int i = 0; i < NUM_GENERATIONS; i++) {
         lists[i] = &gcstate->generations[i].head;
@@ -528,6 +626,7 @@ _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate)
     if (tracked != NULL) {
         _Py_hashtable_destroy(tracked);
     }
+    forget_readable_ranges();
     for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
         forget_gc_list(lists[i]);
     }
@@ -612,6 +711,7 @@ _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *interp)
     if (!_PyValgrind_EachBlockTracked()) {
         return;
     }
+    load_readable_ranges();
     object_stack roots = {NULL, 0, 0};
     mi_abandoned_pool_t *pool = &interp->mimalloc.abandoned_pool;
     exit_walk walk = {&roots, 0, _PyValgrind_RunningMemcheck()};
@@ -625,6 +725,7 @@ _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *interp)
     walk_scope scope = {walk.memcheck, 0, NULL};
     keep_reachable_from(&roots, &scope);
     free(roots.items);
+    forget_readable_ranges();
 
     struct llist_node *queue =
         &((_PyThreadStateImpl *)_PyThreadState_GET())->mem_free_queue;
