@@ -96,9 +96,10 @@ class FixtureScopes(unittest.TestCase):
 
 
 # Tests that log the process they run in, for -j2: those of Shared share a
-# class fixture, the others share nothing.
+# class fixture and take 3 s each, the others share nothing and are quick.
+# Shared comes first (unittest orders classes by name).
 JOBS_PYTEST = """\
-import os
+import os, time
 
 def log(event):
     with open(os.environ["SCOPE_LOG"], "a") as f:
@@ -113,7 +114,7 @@ class TestShared:
 %s
 """
 JOBS_UNITTEST = """\
-import os
+import os, time
 import unittest
 
 def log(event):
@@ -126,19 +127,22 @@ class Shared(unittest.TestCase):
         log("setup Shared")
 
 %s
-class Free(unittest.TestCase):
+class Unshared(unittest.TestCase):
 %s
 """
+SLOW = "time.sleep(3); "
 
 
-def _methods(event, count):
-    return "".join(f"    def test_{i}(self):\n        log('{event} {i}')\n"
+def _methods(event, count, body=""):
+    return "".join(f"    def test_{i}(self):\n        {body}log('{event} {i}')\n"
                    for i in range(count))
 
 
 class JobsKeepSharedFixtures(unittest.TestCase):
     """-j2 keeps the tests that share a class fixture in one process, and
-    deals the others one by one over both."""
+    deals the others one by one as the processes ask: the slow class comes
+    first, and while one process runs it, the other runs every quick
+    test."""
 
     def run_jobs(self, framework, name, source):
         tmp = tempfile.mkdtemp()
@@ -166,7 +170,9 @@ class JobsKeepSharedFixtures(unittest.TestCase):
     def check(self, pids):
         self.assertEqual(len(pids["setup Shared"]), 1)
         self.assertEqual(pids["shared"], pids["setup Shared"])
-        self.assertEqual(len(pids["free"]), 2)
+        self.assertEqual(len(pids["free"]), 1)
+        self.assertNotEqual(pids["free"], pids["shared"])
+        self.assertEqual(sum(len(pids[f"free {i}"]) for i in range(6)), 6)
 
     def test_pytest(self):
         if not os.path.exists(os.path.join(DEBIAN_SITE, "pytest")):
@@ -174,11 +180,11 @@ class JobsKeepSharedFixtures(unittest.TestCase):
         free = "".join(f"def test_free_{i}():\n    log('free {i}')\n"
                        for i in range(6))
         self.check(self.run_jobs("pytest", "test_jobs", JOBS_PYTEST % (
-            _methods("shared", 4), free)))
+            _methods("shared", 4, SLOW), free)))
 
     def test_unittest(self):
         self.check(self.run_jobs("unittest", "test_jobs", JOBS_UNITTEST % (
-            _methods("shared", 4), _methods("free", 6))))
+            _methods("shared", 4, SLOW), _methods("free", 6))))
 
 
 if __name__ == "__main__":

@@ -203,6 +203,7 @@ class Run:
             "progress": self._file("progress", "{}", "jsonl"),
             "output": self._file("output", "{}", "txt"),
             "xml": self.xml_pattern,
+            "units": os.path.join(tmp, "units-taken"),
         })
         with open(self._file("output", 1, "txt"), "wb") as output:
             self.proc = subprocess.Popen(cmd, env=env, stdout=output,

@@ -2,6 +2,7 @@
 per-test checker.  Started by "python -m memcheck"; its settings come in the
 environment variable named by CONFIG_ENV (JSON)."""
 
+import fcntl
 import json
 import os
 import sys
@@ -35,18 +36,37 @@ class Share:
         self.children = {}      # pid -> job number
 
     def choose(self, units):
-        """The positions of the tests to run here, UNITS holding the unit of
-        each collected test (memcheck.select()).  With -jN, forks first."""
+        """The positions of the tests to run here, in order, UNITS holding
+        the unit of each collected test (memcheck.select()): a list, or
+        with -jN an iterator, once it has forked.
+
+        With -jN the units are dealt as the processes ask: a process that
+        is done with a unit takes the next one that no process took yet,
+        in collection order.  Dealt in advance, by their number of tests,
+        the processes ended far apart: a suite's slow tests sit together
+        (test_json's recursion and unicode tests: 42 s of tests in one
+        process, 5 s in the other)."""
+        positions = select(units, self.shard)
         # No process without a unit of tests to run.
-        self.jobs = min(self.jobs, len(set(
-            units[i] for i in select(units, self.shard)))) or 1
+        self.jobs = min(self.jobs, len({units[i] for i in positions})) or 1
         if self.jobs > 1:
+            with open(self.config["units"], "wb"):
+                pass            # no unit taken yet
             self._fork()
         self.checker.progress(jobs=self.jobs)
-        positions = select(units, self.shard,
-                           (self.job, self.jobs) if self.jobs > 1 else None)
-        self.checker.start_tests(len(positions))
-        return positions
+        # The first process counts all the tests, for the progress line.
+        self.checker.start_tests(len(positions) if self.job == 1 else 0)
+        if self.jobs == 1:
+            return positions
+        return self._dealt(positions, units)
+
+    def _dealt(self, positions, units):
+        members = {}            # unit -> its positions, in order
+        for i in positions:
+            members.setdefault(units[i], []).append(i)
+        members = list(members.values())
+        while (k := _take_next(self.config["units"])) < len(members):
+            yield from members[k]
 
     def _fork(self):
         if threading.active_count() > 1:
@@ -85,6 +105,19 @@ class Share:
                     status)}) + "\n")
 
 
+def _take_next(path):
+    """Take the next number from the counter in file PATH, which the -jN
+    processes share: 0, 1, 2, ... each number once."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        taken = int.from_bytes(os.pread(fd, 8, 0), "little")
+        os.pwrite(fd, (taken + 1).to_bytes(8, "little"), 0)
+        return taken
+    finally:
+        os.close(fd)            # and the lock with it
+
+
 def _own_log(pattern):
     """This process's XML log: Valgrind's --xml-file PATTERN, %p being the
     process id."""
@@ -113,12 +146,25 @@ def run_unittest(argv, share):
         def runTests(self):
             tests = list(_flatten(self.test))
             units = list(map(unittest_checker.unit, tests))
-            self.test = unittest.TestSuite(tests[i]
-                                           for i in share.choose(units))
+            self.test = _LazySuite(tests[i] for i in share.choose(units))
             unittest_checker.install(share.checker)
             super().runTests()
 
     CheckedProgram(module=None, argv=["python -m unittest", *argv])
+
+
+class _LazySuite(unittest.TestSuite):
+    """A suite that takes its tests from an iterator as it runs them (with
+    -jN, each test as the units are dealt), with the class and module
+    fixtures of a suite."""
+    _cleanup = False        # it holds no list to drop tests from
+
+    def __init__(self, tests):
+        super().__init__()
+        self._pending = tests
+
+    def __iter__(self):
+        return self._pending
 
 
 def _flatten(suite):

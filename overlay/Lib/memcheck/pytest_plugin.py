@@ -20,6 +20,7 @@ _checker = None
 _reports = {}           # node id -> its reports, while it runs
 _rerun_next = None      # (session, the test that comes after the re-runs)
 _last_item = None       # the test that ran last
+_dealt = None           # with -jN: the tests this process runs, as dealt
 
 
 def configure(share):
@@ -31,12 +32,38 @@ def configure(share):
 def pytest_collection_modifyitems(config, items):
     if _checker is None:
         return
+    global _dealt
     units = [_unit(item) for item in items]
-    chosen = set(_share.choose(units))
+    chosen = _share.choose(units)
+    if not isinstance(chosen, list):
+        # -jN: the tests come as they are dealt (pytest_runtestloop).
+        _dealt = (items[i] for i in chosen)
+        return
+    chosen = set(chosen)
     deselected = [item for i, item in enumerate(items) if i not in chosen]
     items[:] = [item for i, item in enumerate(items) if i in chosen]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    """With -jN, pytest's own loop over the tests, over those dealt to this
+    process: each runs with the next one as its nextitem, so that the
+    fixtures that the next needs stay up and the others go."""
+    if (_dealt is None or session.testsfailed
+            or session.config.option.collectonly):
+        return None     # pytest's loop (it stops on collection errors)
+    item = next(_dealt, None)
+    while item is not None:
+        nextitem = next(_dealt, None)
+        item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        if session.shouldfail:
+            raise session.Failed(session.shouldfail)
+        if session.shouldstop:
+            raise session.Interrupted(session.shouldstop)
+        item = nextitem
+    return True
 
 
 # The node that holds the tests sharing a fixture of each scope: a process
