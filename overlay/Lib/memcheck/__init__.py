@@ -39,24 +39,12 @@ def in_shard(index, shard):
     return shard is None or index % shard[1] == shard[0] - 1
 
 
-def select(units, shard=None, job=None):
+def select(units, shard=None):
     """The positions of the tests this process runs, in order.  UNITS holds
     the unit of each collected test, in collection order: tests of one unit
     share fixtures (of a class, a module) and stay in one process; a test
     that shares none is a unit of its own.  SHARD (K, N): the K-th
-    round-robin slice of the tests.  JOB (J, N): the J-th of N processes
-    that share the rest; each unit, the largest first, goes to the process
-    with the fewest tests so far."""
-    chosen = [i for i in range(len(units)) if in_shard(i, shard)]
-    if job is None:
-        return chosen
-    sizes = {}
-    for i in chosen:
-        sizes[units[i]] = sizes.get(units[i], 0) + 1
-    load = [0] * job[1]
-    owner = {}
-    for unit, size in sorted(sizes.items(), key=lambda item: -item[1]):
-        owner[unit] = min(range(job[1]), key=load.__getitem__)
-        load[owner[unit]] += size
-    return [i for i in chosen if owner[units[i]] == job[0] - 1]
+    round-robin slice of the tests.  With -jN the processes share the
+    slice unit by unit as each asks (memcheck._child.Share)."""
+    return [i for i in range(len(units)) if in_shard(i, shard)]
 
