@@ -4,6 +4,7 @@ unittest and with pytest, and regrtest --valgrind on purpose-built leaky
 test files."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -269,6 +270,39 @@ class ExtensionSuiteTests(unittest.TestCase):
         self.assertIn("bytes definitely lost", message)
         self.assertNotIn("outside any test", proc.stdout)
 
+    def test_narrowing_stops_at_its_budget(self):
+        # Sixteen tests of one group, each leaking memory from malloc()
+        # itself (no test number in its stack): narrowing them all down
+        # one by one would take about 32 searches.  It stops at its budget
+        # (10 searches for 16 tests): the tests it found fail, and those it
+        # left fail together.
+        body = "".join(f"    def test_{i:02}(self):\n"
+                       f"        libc.malloc({100 + i})\n" for i in range(16))
+        with open(os.path.join(self.tmp, "test_many.py"), "w") as f:
+            f.write("import ctypes, unittest\n"
+                    "libc = ctypes.CDLL(None)\n"
+                    "libc.malloc.restype = ctypes.c_void_p\n"
+                    "class T(unittest.TestCase):\n"
+                    "    @classmethod\n"
+                    "    def setUpClass(cls):\n"
+                    "        pass\n" + body)
+        proc = self.memcheck("unittest", "test_many")
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        searches = int(re.search(r"memcheck: (\d+) leak searches",
+                                 proc.stdout).group(1))
+        self.assertLessEqual(searches, 11, proc.stdout)
+        blamed = re.findall(r"FAILED: test_many\.T\.test_(\d\d):", proc.stdout)
+        self.assertTrue(blamed, proc.stdout)
+        left = re.search(r"FAILED: \(not narrowed down, in test_many\.T\."
+                         r"test_(\d\d) \.\.\. test_many\.T\.test_15\): "
+                         r"Memcheck: \d+ bytes definitely lost in the group's "
+                         r"search, at sites that re-runs of these (\d+) tests "
+                         r"leaked again", proc.stdout)
+        self.assertIsNotNone(left, proc.stdout)
+        # Every test is blamed, alone or with those the narrowing left.
+        self.assertEqual(len(blamed) + int(left.group(2)), 16, proc.stdout)
+        self.assertEqual(int(left.group(1)), len(blamed), proc.stdout)
+
     def test_shard(self):
         # Round-robin in collection order: the 2nd of 3 slices holds the
         # 2nd test (unittest sorts test methods by name).
@@ -466,6 +500,32 @@ class RegrtestTests(unittest.TestCase):
                 self.assertGreater(len(reason), 20)
                 if category == "cpython-bug":
                     self.assertRegex(reason, r"repro/\w+\.py|\w+\(\)")
+
+    def test_known_leak_of_a_group(self):
+        # A leak of first use that no single case owns is known when a
+        # listed case is of its group and the entry names a shown frame.
+        from memcheck.report import Finding
+        from test.libregrtest import valgrind
+        leak = Finding(ET.fromstring(
+            "<error><kind>Leak_DefinitelyLost</kind><xwhat><text>40 bytes"
+            "</text><leakedbytes>40</leakedbytes></xwhat><stack>"
+            "<frame><fn>malloc</fn></frame>"
+            "<frame><fn>_sharednsitem_set_value</fn></frame>"
+            "<frame><fn>_PyXI_Enter</fn></frame></stack></error>"))
+        leak.group = ("test.test_x.A.test_one", "test.test_x.B.test_two")
+        def known(entry):
+            return valgrind._known_finding(
+                "test.test_x", leak, [tuple(entry.split(None, 2))])
+        self.assertTrue(known("test_x.B.*  cpython-bug  _sharednsitem_set_value "
+                              "leaks (repro/x.py)"))
+        self.assertFalse(known("test_x.B.*  cpython-bug  _other_function "
+                               "leaks (repro/x.py)"))
+        self.assertFalse(known("test_x.C.*  cpython-bug  _sharednsitem_set_value "
+                               "leaks (repro/x.py)"))
+        self.assertFalse(known("test_x.B.*  emulation  _sharednsitem_set_value "
+                               "differs"))
+        # A file's entry covers what no case owns, with or without names.
+        self.assertTrue(known("test_x  cpython-bug  leaks at exit (repro/x.py)"))
 
     def test_bad_options(self):
         proc = self.regrtest("--shard", "1-2", "test_vg_clean")

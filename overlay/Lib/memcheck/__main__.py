@@ -289,14 +289,21 @@ def log_verdicts(ns, log, returncode, outside_seen):
             test, log.tests[test], log.findings_of(test), ns.known)
         verdicts.append(Verdict(test, status, message, details,
                                 log.tests[test].get("seconds")))
-    for tests, findings in log.first_use:
-        group = f"(first use, in {tests[0]} ... {tests[-1]})"
-        known = is_known(ns.known, None, findings)
-        verdicts.append(Verdict(group, "known" if known else "failed",
-                         "Memcheck: " + leak_summary(findings)
-                         + f" on first use by one of {len(tests)} tests "
-                         "(a second run of each did not leak)",
-                         format_findings(findings)))
+    for groups, label, how in (
+            (log.first_use, "first use",
+             "on first use by one of {} tests (a second run of each did "
+             "not leak)"),
+            (log.unnarrowed, "not narrowed down",
+             "in the group's search, at sites that re-runs of these {} "
+             "tests leaked again (the narrowing stopped at its budget of "
+             "searches)")):
+        for tests, findings in groups:
+            group = f"({label}, in {tests[0]} ... {tests[-1]})"
+            known = is_known(ns.known, None, findings)
+            verdicts.append(Verdict(group, "known" if known else "failed",
+                             "Memcheck: " + leak_summary(findings) + " "
+                             + how.format(len(tests)),
+                             format_findings(findings)))
     outside = [f for f in log.outside_tests()
                if (f.kind, f.stack_key) not in outside_seen]
     outside_seen.update((f.kind, f.stack_key) for f in outside)

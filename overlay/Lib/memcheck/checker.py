@@ -23,13 +23,20 @@ would cost more than the tests.  So tests run in groups:
   use only (a cache filled once, an object created once and lost): they
   are reported as first-use leaks, of their test when a number names it.
   When records have no number, halves of the re-run tests run again, each
-  followed by a search, down to single tests.
+  followed by a search, down to single tests; when many tests leak so
+  (CPython's own leaks of memory from malloc(), in a file of tests that
+  all make them), that would re-run the group about log2(N) times over.
+  A group's narrowing makes at most narrowing_budget(N) searches, enough
+  to find two leaking tests in N; then a "narrowing-stopped" marker names
+  the tests it neither cleared nor blamed, and the report blames the
+  group's leaks that re-runs repeated on them together.
 
 Markers written into the Valgrind log (JSON after memcheck.MARKER) delimit
 the tests and the searches; memcheck.report reads them back.
 """
 
 import json
+import math
 import os
 import time
 
@@ -43,6 +50,15 @@ SEARCH_SPACING = 39
 # Test numbers (_valgrind.set_test_tag()): a low byte of 1 to 255 and a
 # high byte of 0 to 255, NUMBERS of them before they repeat.
 NUMBERS = 255 * 256
+
+
+def narrowing_budget(count):
+    """The searches that narrowing a group of COUNT tests may make."""
+    return 2 * math.ceil(math.log2(max(count, 1))) + 2
+
+
+class _BudgetSpent(Exception):
+    """Narrowing made the searches it may make (narrowing_budget())."""
 
 
 def test_tag(n):
@@ -73,6 +89,8 @@ class Checker:
         self.last_search = 0.0      # when it ended
         self.searches = 0
         self.search_time = 0.0
+        self.searches_left = 0      # of the narrowing under way, and the
+        self.unresolved = set()     # tests it has not cleared or blamed
 
     def start_session(self):
         self._search(initial=True)
@@ -167,11 +185,17 @@ class Checker:
         self.progress(leaked=leaked,
                       tests=1 if tags is None else max(len(candidates), 1))
         candidates = [test for test in candidates if test[1] is not None]
-        # Run them again: if nothing leaks, the leak was of first use.
-        if not candidates or not self._rerun(candidates):
-            return
-        if self._leak_tags() is None:
-            self._bisect(candidates)
+        self.searches_left = narrowing_budget(len(candidates))
+        self.unresolved = {test_id for test_id, _ in candidates}
+        try:
+            # Run them again: if nothing leaks, the leak was of first use.
+            if candidates and self._rerun(candidates):
+                if self._leak_tags() is None:
+                    self._bisect(candidates)
+        except _BudgetSpent:
+            mark("narrowing-stopped", tests=[
+                test_id for test_id, _ in candidates
+                if test_id in self.unresolved])
 
     def _leak_tags(self):
         """The tags of the leak records the last search wrote, or None if
@@ -210,6 +234,9 @@ class Checker:
     def _rerun(self, tests):
         """Run TESTS again, each with a tag of its own, then search: did
         they leak?"""
+        if self.searches_left <= 0:
+            raise _BudgetSpent
+        self.searches_left -= 1
         for test_id, rerun in tests:
             tag = self._next_tag()
             self.tagged[tag] = (test_id, rerun)
@@ -222,7 +249,11 @@ class Checker:
             finally:
                 _valgrind.set_test_tag(0)
         mark("search", tests=[test_id for test_id, _ in tests], rerun=True)
-        return self._search()
+        leaked = self._search()
+        if not leaked or len(tests) == 1:
+            # Cleared, or its own re-run's records blame it.
+            self.unresolved.difference_update(test_id for test_id, _ in tests)
+        return leaked
 
     def _search(self, initial=False):
         start = time.monotonic()

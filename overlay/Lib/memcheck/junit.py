@@ -23,6 +23,8 @@ def write(path, suite_name, verdicts, time_taken):
         classname, _, name = test_id.rpartition(".")
         if "::" in test_id:
             classname, _, name = test_id.rpartition("::")
+        if test_id.startswith("("):     # a verdict of no single test
+            classname, name = suite_name, test_id
         case = ET.SubElement(suite, "testcase", classname=classname,
                              name=name, time=f"{seconds or 0:.3f}")
         if status in ("failed", "error"):

@@ -8,7 +8,9 @@ tests the search ended.  When the group was narrowed down, the records of a
 test's own re-run are that test's leaks (what one run of it leaks), and a
 record of the group's search at a site that no re-run leaked again is a
 leak of first use in the group (of the test itself when the group is one
-test).
+test).  When the narrowing stopped at its budget, a record at a site that a
+re-run of several tests leaked again is blamed on the tests that the
+narrowing left, together.
 Reports after "session-end" come from Memcheck's own search when the
 process exits: a leak record seen there whose allocation stack a search
 already reported is that leak again, any other is a finding of its own.
@@ -98,7 +100,10 @@ class Finding:
         self.frames = ([Frame(f) for f in stack.iter("frame")]
                        if stack is not None else [])
         self.test = None        # the test it belongs to, when known
-        self.phase = None       # "run", "rerun", "first-use", "exit"
+        self.phase = None       # "run", "rerun", "first-use", "exit",
+                                # "unnarrowed"
+        self.group = ()         # a leak that no test owns: the tests of
+                                # the group whose search found it
 
     def __repr__(self):
         return "<%s %s in %s>" % (self.kind, self.what, " < ".join(
@@ -197,6 +202,8 @@ class Log:
         self.tests = {}         # test id -> end-marker fields (or {})
         self.order = []         # test ids in the order they began
         self.first_use = []     # (tests of a group, its first-use leaks)
+        self.unnarrowed = []    # (tests a stopped narrowing left, leaks
+                                # that re-runs of them repeated)
         self.finished = False   # the session-end marker was seen
         self.session = {}       # the session-end marker's fields
         self.complete = True    # the XML file was closed properly
@@ -240,6 +247,9 @@ class Log:
                                     event.get("forked", False))
                     searches.append(search)
                     tags = {}
+                elif kind == "narrowing-stopped":
+                    group = [s for s in searches if not s.rerun][-1]
+                    group.unresolved = event["tests"]
                 elif kind == "session-end":
                     self.finished = True
                     self.session = event
@@ -272,17 +282,20 @@ class Log:
             # test's re-run leaked is what one run of it leaks.
             confirmed = set()       # (test, site)
             rerun_tests = set()
+            repeated = set()        # sites that several tests leaked again
             for rerun in searches[i + 1:]:
                 if not rerun.rerun:
                     break
                 rerun_tests.update(rerun.tests)
                 for record in rerun.records:
                     owner = rerun.owner(record)
-                    if owner is not None:   # else: a half, on the way down
+                    if owner is not None:
                         confirmed.add((owner, record.site_key))
                         self._add(record, owner, "run")
+                    else:           # a half, on the way down
+                        repeated.add(record.site_key)
             confirmed_sites = {site for _, site in confirmed}
-            first_use = []
+            first_use, unnarrowed = [], []
             for record in group.records:
                 owner = group.owner(record)
                 if owner is not None:
@@ -291,10 +304,19 @@ class Log:
                         # run again without it: a leak of first use.
                         self._add(record, owner, "first-use"
                                   if owner in rerun_tests else "run")
+                elif group.unresolved and record.site_key in repeated:
+                    # Narrowing stopped short of the tests that leak here.
+                    record.phase = "unnarrowed"
+                    unnarrowed.append(record)
                 elif record.site_key not in confirmed_sites:
                     first_use.append(record)
-            if first_use:
-                self.first_use.append((group.tests, first_use))
+            for records, kind, tests in (
+                    (first_use, self.first_use, group.tests),
+                    (unnarrowed, self.unnarrowed, group.unresolved)):
+                for record in records:
+                    record.group = tuple(tests)
+                if records:
+                    kind.append((tests, records))
         # Memcheck's search at exit repeats what a search reported.  What
         # no search found (a stale pointer kept it until the end) is the
         # leak of the test its number names.
@@ -334,6 +356,9 @@ class Search:
         # the fork lost (CPython's locks, replaced in the child).
         self.forked = forked
         self.records = []
+        # The tests that its narrowing neither cleared nor blamed, when it
+        # stopped at its budget ("narrowing-stopped").
+        self.unresolved = None
 
     def owner(self, record):
         """The test that allocated RECORD's blocks, if it is known: the one

@@ -13,6 +13,7 @@ the file.  In --junit-xml, the failing test cases are marked.
 
 import fnmatch
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -67,18 +68,29 @@ def ignored_tests(entries):
 
 def _known_finding(test_name, finding, entries):
     """Whether FINDING, of the file TEST_NAME, is a known CPython bug: in a
-    listed test case, or, outside any case, of a listed file."""
+    listed test case; outside any case, of a listed file; or a leak of
+    first use in a group of cases that holds a listed case, at a function
+    that the entry's reason names (the frames the report shows)."""
     name = test_name.removeprefix("test.")
-    for test, category, _ in entries:
+    for test, category, reason in entries:
         if category != "cpython-bug":
             continue
-        if finding.test is not None:
-            if any(fnmatch.fnmatchcase(finding.test, pattern)
+        if finding.test is None and fnmatch.fnmatchcase(name, test):
+            return True
+        cases = [finding.test] if finding.test is not None else finding.group
+        if not any(fnmatch.fnmatchcase(case, pattern) for case in cases
                    for pattern in _ids(test)):
-                return True
-        elif fnmatch.fnmatchcase(name, test):
+            continue
+        if finding.test is not None or _names_a_frame(reason, finding):
             return True
     return False
+
+
+def _names_a_frame(reason, finding):
+    """Whether REASON names a function of FINDING's shown frames (C names
+    with an underscore: _copy_string_obj_raw, PyConfig_SetString)."""
+    names = set(re.findall(r"\b[A-Za-z]\w*_\w*|\b_\w+", reason))
+    return any(frame.fn in names for frame in finding.caller_frames())
 
 
 def unavailable():
@@ -145,8 +157,9 @@ class WorkerReport:
         finally:
             os.unlink(xml_file)
         findings = self.log.findings if self.log else []
-        for _, first_use in (self.log.first_use if self.log else ()):
-            findings += first_use
+        for _, group_leaks in (self.log.first_use + self.log.unnarrowed
+                               if self.log else ()):
+            findings += group_leaks
         entries = (known if known is not None else known_entries
                    if known_entries is not None else read_known())
         self.known = [f for f in findings
@@ -174,6 +187,8 @@ class WorkerReport:
                     else "at exit" if finding.phase == "exit"
                     else "on first use, in a group of test cases"
                     if finding.is_leak and finding.phase is None
+                    else "in a group of test cases, not narrowed down to one"
+                    if finding.phase == "unnarrowed"
                     else "outside the test cases")
             if finding.phase == "first-use":
                 when += " (on first use only)"
