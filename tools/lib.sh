@@ -34,6 +34,8 @@ series_patches() {
 
 # The file of patch $1 for this release: patches/3.13/VERSION/NAME where a
 # release needs its own copy (its context differs), else patches/3.13/NAME.
+# An empty copy: the release has the change already (a fix backported to
+# the older releases): nothing to apply.
 patch_file() {
     if [ -f "$PATCHES/$CPYTHON_VERSION/$1" ]; then
         echo "$PATCHES/$CPYTHON_VERSION/$1"

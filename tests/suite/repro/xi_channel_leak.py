@@ -9,7 +9,8 @@ SubinterpreterTests.test_static_types_inherited_slots).
    _release_xid_data() (crossinterp.c:454) has its ternary inverted, so
    rawfree=1 calls _PyCrossInterpreterData_Release() (no free) and
    rawfree=0 _PyCrossInterpreterData_ReleaseAndRawFree().
-   Reported with N = 0.
+   Reported with N = 0.  Fixed upstream in 3.13.15 (gh-140306) and in the
+   series by xi-leaks-fixed-in-3.13.15.patch: 3.13.5 without it shows it.
 
 2. Items a subinterpreter sends over a channel and the main interpreter
    receives are released by a pending call in the subinterpreter

@@ -1,5 +1,7 @@
 """An uncaught exception in a subinterpreter leaks its captured exception
-info (CPython 3.13.5; test_interpreters).
+info (CPython 3.13.5; test_interpreters).  Fixed upstream in 3.13.15
+(gh-140306) and in the series by xi-leaks-fixed-in-3.13.15.patch: run it
+on 3.13.5 without that patch to see the leak.
 
     valgrind --leak-check=full --show-leak-kinds=definite \
         build/python tests/suite/repro/xi_excinfo_leak.py [N]
