@@ -104,6 +104,21 @@ class Series(unittest.TestCase):
         self.assertIn("no-such.patch, which does not exist", proc.stderr)
         self.assertTreeUntouched()
 
+    def test_empty_copy_of_a_release_applies_nothing(self):
+        # A release that has a patch's change already carries an empty copy
+        # of it: that patch is left out, the rest of the series applies.
+        name = "xi-leaks-fixed-in-3.13.15.patch"
+        os.makedirs(os.path.join(self.patches, "3.13.5"), exist_ok=True)
+        open(os.path.join(self.patches, "3.13.5", name), "w").close()
+        proc = self.prepare()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(self.src, "Python", "crossinterp.c")) as f:
+            self.assertTrue("? _PyCrossInterpreterData_Release(data)\n"
+                            in f.read(), "the empty copy's patch applied")
+        with open(os.path.join(self.src, "Objects", "obmalloc.c")) as f:
+            self.assertTrue('#include "pycore_valgrind.h"' in f.read(),
+                            "the rest of the series did not apply")
+
     def test_overlay_must_not_replace_cpython_files(self):
         os.makedirs(os.path.join(self.tmp, "overlay", "Objects"), exist_ok=True)
         with open(os.path.join(self.tmp, "overlay", "Objects", "obmalloc.c"), "w") as f:
