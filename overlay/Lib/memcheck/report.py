@@ -315,7 +315,9 @@ class Log:
                     (unnarrowed, self.unnarrowed, group.unresolved)):
                 for record in records:
                     record.group = tuple(tests)
-                if records:
+                # Indirectly lost records alone are the content of definitely
+                # lost blocks that a test's record counts (outside_tests()).
+                if any(r.kind != "Leak_IndirectlyLost" for r in records):
                     kind.append((tests, records))
         # Memcheck's search at exit repeats what a search reported.  What
         # no search found (a stale pointer kept it until the end) is the
