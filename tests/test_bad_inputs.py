@@ -73,8 +73,10 @@ class Series(unittest.TestCase):
         self.patches = os.path.join(self.tmp, "patches", "3.13")
 
     def prepare(self):
+        # The copy's own build directory, not the one make exports.
         return run([os.path.join(self.tmp, "tools", "prepare-source")],
-                   env={"CPYTHON_TARBALL": cached_tarball()})
+                   env={"CPYTHON_TARBALL": cached_tarball(),
+                        "BUILD": os.path.join(self.tmp, "build")})
 
     def assertTreeUntouched(self):
         with open(os.path.join(self.src, "marker")) as f:
