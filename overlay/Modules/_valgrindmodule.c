@@ -140,11 +140,11 @@ monitor(PyObject *module, PyObject *arg)
 
 /* --- leak_check() ---------------------------------------------------------
 
-   The search itself, with what the GC lists and the free part of the frame
-   stacks would wrongly keep reachable hidden from it, is
-   _PyValgrind_AddedLeakSearch() (Python/valgrind_gc.c).  A full collection
-   runs first: cyclic garbage is referenced only by the GC lists and would
-   otherwise count as lost. */
+   The search itself, with the stale pointers of the free part of the frame
+   stacks hidden from it, is _PyValgrind_AddedLeakSearch()
+   (Python/valgrind_search.c).  A full collection runs first: cyclic
+   garbage is referenced only by itself and would otherwise count as
+   lost. */
 
 /* Memcheck counts the totals of its last search; leak_check() reports what
    was added since the previous call.  Valgrind has one set of totals per

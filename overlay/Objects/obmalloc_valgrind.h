@@ -53,13 +53,15 @@
    call (the frame stays). */
 
 typedef struct {
-    enum { RAW_MALLOC, RAW_CALLOC, RAW_REALLOC } kind;
+    enum { RAW_MALLOC, RAW_CALLOC, RAW_REALLOC, OBJECT_MALLOC } kind;
     void *ctx;
     void *ptr;
     size_t nbytes;
-    size_t elsize;
+    size_t elsize;      /* OBJECT_MALLOC: the object's offset in its block */
     int tag;
 } raw_request;
+
+static void *object_allocated(size_t nbytes, size_t presize);
 
 static Py_NO_INLINE void *
 raw_allocate(raw_request *request)
@@ -69,6 +71,8 @@ raw_allocate(raw_request *request)
         return PyMem_RawMalloc(request->nbytes);
     case RAW_CALLOC:
         return PyMem_RawCalloc(request->nbytes, request->elsize);
+    case OBJECT_MALLOC:
+        return object_allocated(request->nbytes, request->elsize);
     default:
         return _PyObject_Realloc(request->ctx, request->ptr, request->nbytes);
     }
@@ -414,6 +418,133 @@ pool_realloc(void *ctx, void *p, size_t nbytes)
     {NULL, pool_arena_alloc, pool_arena_free}
 
 
+/* --- objects whose type is known ------------------------------------------
+
+   The GC allocates, resizes and frees its objects through
+   _PyObject_MallocWithType() and friends (pycore_object_alloc.h), which
+   know the type, and so where the PyObject lies in its block: past the GC
+   header and the pre-header.  In the default build they call the table
+   _PyValgrind_Objects.  Natively, and under the tools that check no leaks,
+   it holds the object_*() functions, which do what PyObject_Malloc() and
+   friends do; under Memcheck, in malloc and pool modes, it holds the
+   announced_object_*() functions, which also announce every object that
+   has a header at its PyObject address (pycore_valgrind_track.h): the
+   leak checker then needs no help to tell what live memory holds. */
+
+static void *
+object_malloc(PyTypeObject *Py_UNUSED(type), size_t size)
+{
+    if (size > (size_t)PY_SSIZE_T_MAX) {
+        return NULL;
+    }
+    OBJECT_STAT_INC(allocations);
+    return _PyObject.malloc(_PyObject.ctx, size);
+}
+
+static void *
+object_realloc(PyTypeObject *Py_UNUSED(type), void *ptr, size_t size)
+{
+    if (size > (size_t)PY_SSIZE_T_MAX) {
+        return NULL;
+    }
+    return _PyObject.realloc(_PyObject.ctx, ptr, size);
+}
+
+static void
+object_free(PyTypeObject *Py_UNUSED(type), void *ptr)
+{
+    OBJECT_STAT_INC(frees);
+    _PyObject.free(_PyObject.ctx, ptr);
+}
+
+/* The pool's handle: its address. */
+static char object_pool;
+
+/* Called from raw_allocate(), so that in malloc mode the stack Memcheck
+   records for the object names the test that allocated it. */
+static void *
+object_allocated(size_t nbytes, size_t presize)
+{
+    char *block = object_malloc(NULL, nbytes);
+    if (block != NULL) {
+        _PyTrack_ObjectAllocated(&object_pool, block + presize,
+                                 nbytes - presize);
+    }
+    return block;
+}
+
+static void *
+announced_object_malloc(PyTypeObject *type, size_t size)
+{
+    size_t presize = _PyType_PreHeaderSize(type);
+    if (presize == 0 || size < presize) {
+        return object_malloc(type, size);   /* its block starts with it */
+    }
+    raw_request request = {.kind = OBJECT_MALLOC, .nbytes = size,
+                           .elsize = presize};
+    return raw_allocate_tagged(&request);
+}
+
+static void *
+announced_object_realloc(PyTypeObject *type, void *ptr, size_t size)
+{
+    size_t presize = _PyType_PreHeaderSize(type);
+    char *block = object_realloc(type, ptr, size);
+    if (block != NULL && presize != 0 && size >= presize) {
+        _PyTrack_ObjectMoved(&object_pool, (char *)ptr + presize,
+                             block + presize, size - presize);
+    }
+    return block;
+}
+
+/* The block is freed first: the debug hooks write over the whole block
+   when they free it.  Memcheck holds a freed block back from reuse, and
+   pymalloc serves no other thread meanwhile (the GIL), so no new block can
+   take the address before the object is announced freed. */
+static void
+announced_object_free(PyTypeObject *type, void *ptr)
+{
+    size_t presize = _PyType_PreHeaderSize(type);
+    object_free(type, ptr);
+    if (presize != 0 && ptr != NULL) {
+        _PyTrack_ObjectFreed(&object_pool, (char *)ptr + presize);
+    }
+}
+
+static void *first_object_malloc(PyTypeObject *type, size_t size);
+static void *first_object_realloc(PyTypeObject *type, void *ptr, size_t size);
+static void first_object_free(PyTypeObject *type, void *ptr);
+
+_PyValgrind_ObjectAllocator _PyValgrind_Objects = {
+    first_object_malloc, first_object_realloc, first_object_free,
+};
+
+/* Under Memcheck, in malloc and pool modes: the announcing functions, and
+   their pool, made once. */
+static const _PyValgrind_ObjectAllocator *
+object_allocator_for_mode(_PyValgrind_Mode mode)
+{
+    static const _PyValgrind_ObjectAllocator native = {
+        object_malloc, object_realloc, object_free,
+    };
+    static const _PyValgrind_ObjectAllocator announced = {
+        announced_object_malloc, announced_object_realloc,
+        announced_object_free,
+    };
+    static int pool_created;
+    if ((mode != _PyValgrind_MALLOC && mode != _PyValgrind_POOL)
+        || !_PyValgrind_RunningMemcheck())
+    {
+        return &native;
+    }
+    if (!pool_created) {
+        _PyTrack_ObjectPoolCreated(&object_pool);
+        pool_created = 1;
+    }
+    return &announced;
+}
+
+
 /* --- installing the chosen functions ------------------------------------- */
 
 PyMemAllocatorEx _PyValgrind_Pymalloc = _PyValgrind_FIRST_USE_ALLOC;
@@ -448,6 +579,7 @@ first_use(void)
     };
     PyMutex_Lock(&ALLOCATORS_MUTEX);
     _PyValgrind_Pymalloc = *chosen;
+    _PyValgrind_Objects = *object_allocator_for_mode(mode);
     for (size_t i = 0; i < Py_ARRAY_LENGTH(tables); i++) {
         if (tables[i]->malloc == _PyValgrind_FirstMalloc) {
             *tables[i] = *chosen;
@@ -486,6 +618,29 @@ void
 _PyValgrind_FirstFree(void *ctx, void *ptr)
 {
     first_use()->free(ctx, ptr);
+}
+
+/* The object table's first-use functions: the first object may come
+   before the first PyObject_Malloc() call. */
+static void *
+first_object_malloc(PyTypeObject *type, size_t size)
+{
+    (void)first_use();
+    return _PyValgrind_Objects.malloc(type, size);
+}
+
+static void *
+first_object_realloc(PyTypeObject *type, void *ptr, size_t size)
+{
+    (void)first_use();
+    return _PyValgrind_Objects.realloc(type, ptr, size);
+}
+
+static void
+first_object_free(PyTypeObject *type, void *ptr)
+{
+    (void)first_use();
+    _PyValgrind_Objects.free(type, ptr);
 }
 
 

@@ -30,12 +30,55 @@
 
 /* --- pool mode: each block announced ------------------------------------ */
 
+/* An object with a pre-header (a managed dict, managed weak references)
+   comes from the heap of such objects, and lies two words into its block:
+   it is announced there, so that a pointer to it is a start pointer for
+   the leak checker (pycore_valgrind_track.h); the pre-header is the
+   runtime's, addressable as the allocator's bookkeeping.  OFFSET is the
+   object's offset in its block: 0 for every other block. */
+#define PRE_HEADER_SIZE (2 * sizeof(PyObject *))
+
+/* The offset of the block that the object domain is about to hand out:
+   _PyObject_MallocWithType() has chosen the heap. */
+static size_t
+offset_to_allocate(void)
+{
+    _PyThreadStateImpl *tstate = (_PyThreadStateImpl *)_PyThreadState_GET();
+    if (tstate == NULL) {
+        return 0;
+    }
+    struct _mimalloc_thread_state *m = &tstate->mimalloc;
+    return (m->current_object_heap == &m->heaps[_Py_MIMALLOC_HEAP_GC_PRE]
+            ? PRE_HEADER_SIZE : 0);
+}
+
+/* The offset of a block of the object domain, from its page's heap. */
+static size_t
+offset_of_block(void *ptr)
+{
+    return (_mi_ptr_page(ptr)->tag == _Py_MIMALLOC_HEAP_GC_PRE
+            ? PRE_HEADER_SIZE : 0);
+}
+
+static void
+announce_block(char *ptr, size_t nbytes, size_t offset, int zeroed)
+{
+    if (offset > nbytes) {
+        offset = 0;
+    }
+    if (offset != 0) {
+        _PyTrack_BytesUndefined(ptr, offset);
+    }
+    _PyTrack_BlockAllocated(ptr + offset, nbytes - offset, zeroed);
+}
+
 static void *
-pool_mi_malloc(void *(*allocate)(void *, size_t), void *ctx, size_t nbytes)
+pool_mi_malloc(void *(*allocate)(void *, size_t), void *ctx, size_t nbytes,
+               size_t offset)
 {
     void *ptr = allocate(ctx, nbytes);
     if (ptr != NULL) {
-        _PyTrack_BlockAllocated(ptr, nbytes, 0);
+        announce_block(ptr, nbytes, offset, 0);
     }
     return ptr;
 }
@@ -44,7 +87,7 @@ pool_mi_malloc(void *(*allocate)(void *, size_t), void *ctx, size_t nbytes)
    announced: allocate, announce, then clear. */
 static void *
 pool_mi_calloc(void *(*allocate)(void *, size_t), void *ctx,
-               size_t nelem, size_t elsize)
+               size_t nelem, size_t elsize, size_t offset)
 {
     if (elsize != 0 && nelem > (size_t)PY_SSIZE_T_MAX / elsize) {
         return NULL;
@@ -52,14 +95,15 @@ pool_mi_calloc(void *(*allocate)(void *, size_t), void *ctx,
     size_t nbytes = nelem * elsize;
     void *ptr = allocate(ctx, nbytes);
     if (ptr != NULL) {
-        _PyTrack_BlockAllocated(ptr, nbytes, 1);
+        announce_block(ptr, nbytes, offset, 1);
         memset(ptr, 0, nbytes);
     }
     return ptr;
 }
 
 static void
-pool_mi_free(void (*release)(void *, void *), void *ctx, void *ptr)
+pool_mi_free(void (*release)(void *, void *), void *ctx, void *ptr,
+             size_t offset)
 {
     if (ptr == NULL) {
         return;
@@ -69,44 +113,51 @@ pool_mi_free(void (*release)(void *, void *), void *ctx, void *ptr)
        Memcheck can.  Freeing anything else (a double free) is reported,
        and, as Memcheck does for malloc(), not freed: in mimalloc it would
        put the block twice in a free list. */
-    if (!_PyTrack_BlockFreedIfLive(ptr)) {
+    if (!_PyTrack_BlockFreedIfLive((char *)ptr + offset)) {
         return;
+    }
+    if (offset != 0) {
+        _PyTrack_BytesNoAccess(ptr, offset);
     }
     _PyTrack_BytesUndefined(ptr, sizeof(void *));   /* mimalloc's link */
     release(ctx, ptr);
 }
 
 /* A resized block always moves, so that the bytes past the caller's size
-   stay unaddressable; it copies what the caller owned. */
+   stay unaddressable; it copies what the caller owned.  Objects with a
+   pre-header are never resized (they have no items). */
 static void *
 pool_mi_realloc(void *(*allocate)(void *, size_t),
                 void (*release)(void *, void *), void *ctx,
                 void *ptr, size_t nbytes)
 {
     if (ptr == NULL) {
-        return pool_mi_malloc(allocate, ctx, nbytes);
+        return pool_mi_malloc(allocate, ctx, nbytes, 0);
     }
-    void *moved = pool_mi_malloc(allocate, ctx, nbytes);
+    void *moved = pool_mi_malloc(allocate, ctx, nbytes, 0);
     if (moved == NULL) {
         return NULL;
     }
     size_t owned = _PyTrack_AddressableBytes(ptr, mi_usable_size(ptr));
     memcpy(moved, ptr, Py_MIN(owned, nbytes));
-    pool_mi_free(release, ctx, ptr);
+    pool_mi_free(release, ctx, ptr, 0);
     return moved;
 }
 
-/* One set of functions per domain: each takes its own heap. */
-#define POOL_MI_DOMAIN(NAME, DOMAIN) \
+/* One set of functions per domain: each takes its own heap.  Only the
+   object domain has blocks with a pre-header. */
+#define POOL_MI_DOMAIN(NAME, DOMAIN, OFFSET_TO_ALLOCATE, OFFSET_OF_BLOCK) \
     static void * \
     pool_##NAME##_malloc(void *ctx, size_t nbytes) \
     { \
-        return pool_mi_malloc(DOMAIN##Malloc, ctx, nbytes); \
+        return pool_mi_malloc(DOMAIN##Malloc, ctx, nbytes, \
+                              OFFSET_TO_ALLOCATE); \
     } \
     static void * \
     pool_##NAME##_calloc(void *ctx, size_t nelem, size_t elsize) \
     { \
-        return pool_mi_calloc(DOMAIN##Malloc, ctx, nelem, elsize); \
+        return pool_mi_calloc(DOMAIN##Malloc, ctx, nelem, elsize, \
+                              OFFSET_TO_ALLOCATE); \
     } \
     static void * \
     pool_##NAME##_realloc(void *ctx, void *ptr, size_t nbytes) \
@@ -117,11 +168,12 @@ pool_mi_realloc(void *(*allocate)(void *, size_t),
     static void \
     pool_##NAME##_free(void *ctx, void *ptr) \
     { \
-        pool_mi_free(DOMAIN##Free, ctx, ptr); \
+        pool_mi_free(DOMAIN##Free, ctx, ptr, \
+                     ptr != NULL ? OFFSET_OF_BLOCK : 0); \
     }
 
-POOL_MI_DOMAIN(mem, _PyMem_Mi)
-POOL_MI_DOMAIN(obj, _PyObject_Mi)
+POOL_MI_DOMAIN(mem, _PyMem_Mi, 0, 0)
+POOL_MI_DOMAIN(obj, _PyObject_Mi, offset_to_allocate(), offset_of_block(ptr))
 
 
 /* mimalloc extends a page (a page set up again for another block size

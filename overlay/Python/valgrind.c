@@ -238,6 +238,12 @@ _PyValgrind_EachBlockTracked(void)
     return mode == _PyValgrind_MALLOC || mode == _PyValgrind_POOL;
 }
 
+int
+_PyValgrind_ChecksLeaks(void)
+{
+    return _PyValgrind_EachBlockTracked() && _PyValgrind_RunningMemcheck();
+}
+
 /* Blocks kept until exit on purpose, each held by a start pointer.
    Interpreters that have their own GIL are finalised concurrently, so the
    table has a lock of its own. */
@@ -251,7 +257,7 @@ static struct {
 void
 _PyValgrind_KeepReachable(void *block)
 {
-    if (!_PyValgrind_EachBlockTracked()) {
+    if (!_PyValgrind_ChecksLeaks()) {
         return;
     }
     PyMutex_Lock(&kept_reachable.mutex);

@@ -1,10 +1,10 @@
 /* Valgrind support: a Memcheck leak search in the middle of a run
    (_valgrind.leak_check()), with what would wrongly keep leaked objects
-   reachable hidden from it.  pycore_valgrind.h gives the overview;
-   Python/valgrind_gc.c does the same at exit. */
+   reachable hidden from it, and what it cannot see shown.
+   pycore_valgrind.h gives the overview; Python/valgrind_gc.c does the
+   same at exit. */
 
 #include "Python.h"
-#include "pycore_gc.h"            // PyGC_Head
 #include "pycore_interp.h"        // PyInterpreterState.gc
 #include "pycore_pystate.h"       // HEAD_LOCK()
 #include "pycore_valgrind.h"
@@ -15,60 +15,59 @@
 
 #ifndef Py_GIL_DISABLED
 
-/* --- mid-run: a search that does not follow the GC lists ------------------
+/* --- mid-run: a search with what the leak checker cannot see -------------
 
-   The GC needs its links while the interpreter runs, so they are hidden
-   instead of dropped: every GC header of the lists is marked undefined for
-   the search (the leak checker follows only defined words), then defined
-   again.  No header is read while it is undefined: hiding reads a header's
-   next link before marking it, showing marks a header before reading it.
-   The headers' values were defined before: the GC writes both words.
+   Each object with a header is announced at its PyObject address
+   (Objects/obmalloc_valgrind.h): the GC's links are not scanned, and a
+   pointer to an object is a start pointer.  What remains:
+
+   The dicts that only a live instance's pre-header points to
+   (Python/valgrind_gc.c) are put, for the search, in a table that a static
+   variable points to.
 
    The free part of each thread's frame stack (above datastack_top) keeps
    stale copies of the pointers that returned frames held, so a leaked
    object would stay "possibly lost" there until a later frame overwrites
-   the slot.  It is hidden too, but its definedness is not known (in pool
+   the slot.  It is hidden, but its definedness is not known (in pool
    mode the chunks come from malloc() and are partly never written): it is
    saved before and restored after, bit for bit, so that no uninitialised
    byte is ever called defined.
 
    Hiding must leave no copy of a hidden pointer where the leak checker
-   looks: the client request that marks a header passes its address through
-   a stack slot, and the walk keeps it in a register.  So the walks run in
-   functions of their own, whose frames are dead (below the stack pointer,
-   not scanned) when the search runs, and each list's walk ends on its
-   head, which is static. */
+   looks: the client request that marks a range passes its address through
+   a stack slot.  So hiding runs in functions of their own, whose frames
+   are dead (below the stack pointer, not scanned) when the search runs. */
+
+/* The pre-headers' dicts, for the duration of a search. */
+static struct {
+    PyObject **items;
+    size_t count;
+    size_t capacity;
+} searched_dicts;
 
 static void
-hide_gc_list(PyGC_Head *list)
+hold_dict(PyObject *dict, void *Py_UNUSED(arg))
 {
-    PyGC_Head *gc = (PyGC_Head *)list->_gc_next;
-    while (gc != list) {
-        PyGC_Head *next = (PyGC_Head *)gc->_gc_next;
-        VALGRIND_MAKE_MEM_UNDEFINED(gc, sizeof(*gc));
-        gc = next;
+    if (searched_dicts.count == searched_dicts.capacity) {
+        size_t capacity = searched_dicts.capacity
+                          ? 2 * searched_dicts.capacity : 1024;
+        PyObject **items = realloc(searched_dicts.items,
+                                   capacity * sizeof(PyObject *));
+        if (items == NULL) {
+            return;     /* the dict may be reported: noise, no failure */
+        }
+        searched_dicts.items = items;
+        searched_dicts.capacity = capacity;
     }
-    VALGRIND_MAKE_MEM_UNDEFINED(list, sizeof(*list));
+    searched_dicts.items[searched_dicts.count++] = dict;
 }
 
 static void
-show_gc_list(PyGC_Head *list)
+release_dicts(void)
 {
-    PyGC_Head *gc = list;
-    do {
-        VALGRIND_MAKE_MEM_DEFINED(gc, sizeof(*gc));
-        gc = (PyGC_Head *)gc->_gc_next;
-    } while (gc != list);
-}
-
-static Py_NO_INLINE void
-set_gc_lists_visible(struct _gc_runtime_state *gcstate, int visible)
-{
-    void (*set)(PyGC_Head *) = visible ? show_gc_list : hide_gc_list;
-    for (int i = 0; i < NUM_GENERATIONS; i++) {
-        set(&gcstate->generations[i].head);
-    }
-    set(&gcstate->permanent_generation.head);
+    free(searched_dicts.items);
+    searched_dicts.items = NULL;
+    searched_dicts.count = searched_dicts.capacity = 0;
 }
 
 /* The free part of one thread's frame stack, and its saved V bits. */
@@ -125,12 +124,12 @@ void
 _PyValgrind_AddedLeakSearch(PyInterpreterState *interp)
 {
     HEAD_LOCK(&_PyRuntime);
-    set_gc_lists_visible(&interp->gc, 0);
+    _PyValgrind_VisitManagedDicts(&interp->gc, hold_dict, NULL);
     size_t count;
     hidden_range *ranges = hide_free_frame_stacks(interp, &count);
     VALGRIND_DO_ADDED_LEAK_CHECK;
     restore_free_frame_stacks(ranges, count);
-    set_gc_lists_visible(&interp->gc, 1);
+    release_dicts();
     HEAD_UNLOCK(&_PyRuntime);
 }
 

@@ -77,13 +77,20 @@ extern PyStatus _PyValgrind_CheckEnv(void);
 
    Release builds keep some objects until the process ends (immortal
    interned strings).  _PyValgrind_KeepReachable() records the start of such
-   a block in a table a static variable points to: "still reachable", not
-   "definitely lost". */
+   a block (an object's PyObject address: where it is announced) in a table
+   a static variable points to: "still reachable", not "definitely lost".
+   Under Memcheck only. */
 extern void _PyValgrind_KeepReachable(void *block);
 
 /* 1 in malloc and pool modes: each PyMem_/PyObject_ block is then a heap
    block the tool tracks, with its own allocation stack. */
 extern int _PyValgrind_EachBlockTracked(void);
+
+/* 1 under Memcheck in malloc and pool modes: leaks are checked, and each
+   object with a header is announced at its PyObject address
+   (Objects/obmalloc_valgrind.h).  Under the tools that check no leaks
+   (helgrind, drd, massif, dhat) nothing is announced, kept or walked. */
+extern int _PyValgrind_ChecksLeaks(void);
 
 /* Object freelists hand a freed object's memory to the next object of the
    same type: a leaked float would carry the allocation stack of whatever
@@ -100,15 +107,21 @@ _PyValgrind_FreeListsDisabled(void)
     return _PyValgrind_EachBlockTracked();
 }
 
-/* At the GC's finalisation: keep reachable what live types and modules,
-   and C static variables, reach; then drop the GC lists' links, so that
-   what remains unreferenced is reported as a leak with its allocation
-   stack (Python/valgrind_gc.c). */
-extern void _PyValgrind_ForgetGCLists(struct _gc_runtime_state *gcstate);
+/* At the GC's finalisation: keep reachable the dicts that only the
+   pre-header of a live object points to (Python/valgrind_gc.c). */
+extern void _PyValgrind_GCFini(struct _gc_runtime_state *gcstate);
+
+/* Call VISIT with each such dict: the default build's GC lists name the
+   objects. */
+#  ifndef Py_GIL_DISABLED
+extern void _PyValgrind_VisitManagedDicts(
+    struct _gc_runtime_state *gcstate,
+    void (*visit)(PyObject *dict, void *arg), void *arg);
+#  endif
 
 /* The free-threaded build, once the interpreter is cleared: keep reachable
    the objects its runtime never frees, immortal or with deferred reference
-   counts, and what they reach (Python/valgrind_gc.c). */
+   counts (Python/valgrind_gc.c). */
 #  ifdef Py_GIL_DISABLED
 extern void _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *interp);
 #  else
@@ -117,8 +130,9 @@ _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *Py_UNUSED(i)) {}
 #  endif
 
 /* A Memcheck leak search (VALGRIND_DO_ADDED_LEAK_CHECK) in the middle of a
-   run, with the pointers the GC lists and the free part of the frame stacks
-   hold hidden from it (Python/valgrind_search.c).  Memcheck only. */
+   run, with the pre-headers' dicts kept reachable and the stale pointers of
+   the free part of the frame stacks hidden (Python/valgrind_search.c).
+   Memcheck only. */
 extern void _PyValgrind_AddedLeakSearch(PyInterpreterState *interp);
 
 /* --- the allocator (Objects/obmalloc_valgrind.h) ------------------------ */
@@ -152,6 +166,28 @@ extern int _PyValgrind_TestTag;
 #  define _PyValgrind_PYMALLOC_ALLOC \
     {NULL, _PyValgrind_Pymalloc.malloc, _PyValgrind_Pymalloc.calloc, \
      _PyValgrind_Pymalloc.realloc, _PyValgrind_Pymalloc.free}
+
+/* Objects whose type is known: the GC's allocations
+   (pycore_object_alloc.h) go through this table in the default build, so
+   that under Memcheck each object is announced at its PyObject address
+   (Objects/obmalloc_valgrind.h).  It starts out with first-use functions,
+   then holds functions that do what PyObject_Malloc() and friends do, or
+   the same ones announcing. */
+typedef struct {
+    void *(*malloc)(PyTypeObject *type, size_t size);
+    void *(*realloc)(PyTypeObject *type, void *ptr, size_t size);
+    void (*free)(PyTypeObject *type, void *ptr);
+} _PyValgrind_ObjectAllocator;
+
+#  ifndef Py_GIL_DISABLED
+extern _PyValgrind_ObjectAllocator _PyValgrind_Objects;
+#    define _PyValgrind_ObjectMalloc(TYPE, SIZE) \
+        _PyValgrind_Objects.malloc((TYPE), (SIZE))
+#    define _PyValgrind_ObjectRealloc(TYPE, PTR, SIZE) \
+        _PyValgrind_Objects.realloc((TYPE), (PTR), (SIZE))
+#    define _PyValgrind_ObjectFree(TYPE, PTR) \
+        _PyValgrind_Objects.free((TYPE), (PTR))
+#  endif
 
 #  ifdef Py_GIL_DISABLED
 /* The free-threaded build serves PyMem_ and PyObject_ by mimalloc, from
@@ -194,7 +230,7 @@ static inline void
 _PyValgrind_InitThreadFreeLists(PyThreadState *Py_UNUSED(tstate)) {}
 static inline int _PyValgrind_FreeListsDisabled(void) { return 0; }
 static inline void
-_PyValgrind_ForgetGCLists(struct _gc_runtime_state *Py_UNUSED(g)) {}
+_PyValgrind_GCFini(struct _gc_runtime_state *Py_UNUSED(g)) {}
 static inline void
 _PyValgrind_KeepObmallocState(PyInterpreterState *Py_UNUSED(interp)) {}
 static inline void
@@ -205,6 +241,14 @@ _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *Py_UNUSED(i)) {}
 #  define _PyValgrind_PYMALLOC_ALLOC _PyValgrind_FIRST_USE_ALLOC
 
 #endif  /* WITH_VALGRIND */
+
+/* Without the table: what the GC called before.  The free-threaded build
+   announces its objects in mimalloc's functions, which know the heap. */
+#if !defined(WITH_VALGRIND) || defined(Py_GIL_DISABLED)
+#  define _PyValgrind_ObjectMalloc(TYPE, SIZE) PyObject_Malloc(SIZE)
+#  define _PyValgrind_ObjectRealloc(TYPE, PTR, SIZE) PyObject_Realloc((PTR), (SIZE))
+#  define _PyValgrind_ObjectFree(TYPE, PTR) PyObject_Free(PTR)
+#endif
 
 /* mimalloc's functions, where no first-use function stands for them. */
 #if !defined(WITH_VALGRIND) || !defined(Py_GIL_DISABLED)

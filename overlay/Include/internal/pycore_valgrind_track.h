@@ -52,6 +52,33 @@ _PyTrack_BlockFreedIfLive(void *p)
 #  define _PyTrack_BlockResized(P, OLDSIZE, NEWSIZE) \
        VALGRIND_RESIZEINPLACE_BLOCK((P), (OLDSIZE), (NEWSIZE), 0)
 
+/* An object whose block starts with a header of the runtime's (the GC
+   header, the pre-header) is known to the program by its PyObject address,
+   inside the block: for Memcheck's leak checker a pointer there is an
+   interior pointer, and the header's links would keep every object on the
+   GC's lists reachable.  So each such object is also announced as a chunk
+   of one memory pool, at its PyObject address.  The leak checker then
+   reports the chunk, not the block around it (which it leaves out of the
+   search, header and all): a pointer to the object is a start pointer,
+   whoever holds it, and the header holds nothing.  Misc/README.valgrind
+   has the measurements behind the choice. */
+#  define _PyTrack_ObjectPoolCreated(POOL) \
+       VALGRIND_CREATE_MEMPOOL((POOL), 0, 0)
+
+/* SIZE bytes at OP form an object: undefined, allocation stack recorded.
+   Announce before the object is written. */
+#  define _PyTrack_ObjectAllocated(POOL, OP, SIZE) \
+       VALGRIND_MEMPOOL_ALLOC((POOL), (OP), (SIZE))
+
+/* The object at OLDOP now lives at NEWOP, SIZE bytes (a realloc()); its
+   allocation stack stays. */
+#  define _PyTrack_ObjectMoved(POOL, OLDOP, NEWOP, SIZE) \
+       VALGRIND_MEMPOOL_CHANGE((POOL), (OLDOP), (NEWOP), (SIZE))
+
+/* The object at OP is gone: its bytes become unaddressable. */
+#  define _PyTrack_ObjectFreed(POOL, OP) \
+       VALGRIND_MEMPOOL_FREE((POOL), (OP))
+
 /* The allocator's own bookkeeping inside memory no caller owns. */
 #  define _PyTrack_BytesDefined(P, SIZE)   VALGRIND_MAKE_MEM_DEFINED((P), (SIZE))
 #  define _PyTrack_BytesUndefined(P, SIZE) VALGRIND_MAKE_MEM_UNDEFINED((P), (SIZE))
@@ -102,6 +129,10 @@ extern void _PyValgrind_MiBlocksAdded(void *start, size_t bsize, size_t count);
 #  define _PyTrack_BlockAllocated(P, SIZE, ZEROED) ((void)0)
 #  define _PyTrack_BlockFreed(P) ((void)0)
 #  define _PyTrack_BlockResized(P, OLDSIZE, NEWSIZE) ((void)0)
+#  define _PyTrack_ObjectPoolCreated(POOL) ((void)(POOL))
+#  define _PyTrack_ObjectAllocated(POOL, OP, SIZE) ((void)0)
+#  define _PyTrack_ObjectMoved(POOL, OLDOP, NEWOP, SIZE) ((void)0)
+#  define _PyTrack_ObjectFreed(POOL, OP) ((void)0)
 #  define _PyTrack_BytesDefined(P, SIZE) ((void)0)
 #  define _PyTrack_BytesUndefined(P, SIZE) ((void)0)
 #  define _PyTrack_BytesNoAccess(P, SIZE) ((void)0)
