@@ -5,20 +5,13 @@
    (Objects/obmalloc_valgrind.h).  The leak checker then tells by itself
    what live memory holds: a pointer to an object is a start pointer, held
    by a C static, a C struct on the heap or another object alike; the
-   headers, and the GC's links in them, are not scanned.  A container that
-   only the GC's lists hold is lost.  Two things remain that no pointer in
-   scanned memory shows:
+   headers, and the GC's links in them, are not scanned; an instance's
+   pre-header, which may hold its dict, is reached from the instance.  A
+   container that only the GC's lists hold is lost.  What remains is the
+   free-threaded build's runtime objects (below): objects that nothing
+   points to any more, on purpose.
 
-   - an instance's dict that only the pre-header's managed-dict slot points
-     to (made when something asked for the instance's __dict__, or kept
-     there by a type without inline values): the pre-header is part of the
-     header.  At the GC's finalisation, and for a search in the middle of a
-     run (Python/valgrind_search.c), the dicts that the tracked objects'
-     slots name are kept reachable;
-   - in the free-threaded build, objects that the runtime never frees
-     (below).
-
-   Both run under Memcheck only: the other tools check no leaks.
+   It runs under Memcheck only: the other tools check no leaks.
    pycore_valgrind.h gives the overview. */
 
 #include "Python.h"
@@ -32,62 +25,7 @@
 
 #ifdef WITH_VALGRIND
 
-#ifndef Py_GIL_DISABLED
-
-/* --- the pre-header's dicts ----------------------------------------------- */
-
-void
-_PyValgrind_VisitManagedDicts(struct _gc_runtime_state *gcstate,
-                              void (*visit)(PyObject *dict, void *arg),
-                              void *arg)
-{
-    PyGC_Head *lists[NUM_GENERATIONS + 1];
-    for (int i = 0; i < NUM_GENERATIONS; i++) {
-        lists[i] = &gcstate->generations[i].head;
-    }
-    lists[NUM_GENERATIONS] = &gcstate->permanent_generation.head;
-    for (size_t i = 0; i < Py_ARRAY_LENGTH(lists); i++) {
-        for (PyGC_Head *gc = _PyGCHead_NEXT(lists[i]); gc != lists[i];
-             gc = _PyGCHead_NEXT(gc))
-        {
-            PyObject *op = _Py_FROM_GC(gc);
-            if (!_PyType_HasFeature(Py_TYPE(op), Py_TPFLAGS_MANAGED_DICT)) {
-                continue;
-            }
-            PyDictObject *dict = _PyObject_ManagedDictPointer(op)->dict;
-            if (dict != NULL) {
-                visit((PyObject *)dict, arg);
-            }
-        }
-    }
-}
-
-static void
-keep_dict_reachable(PyObject *dict, void *Py_UNUSED(arg))
-{
-    _PyValgrind_KeepReachable(dict);
-}
-
-/* A dict kept so stays reachable when its instance is lost: the instance
-   is reported, the dict is not counted in its "indirectly lost". */
-void
-_PyValgrind_GCFini(struct _gc_runtime_state *gcstate)
-{
-    if (!_PyValgrind_ChecksLeaks()) {
-        return;
-    }
-    _PyValgrind_VisitManagedDicts(gcstate, keep_dict_reachable, NULL);
-}
-
-#else   /* Py_GIL_DISABLED */
-
-/* The free-threaded GC keeps no lists, and the pre-header lies in
-   mimalloc's segments, which Memcheck scans as memory the program mapped:
-   the managed-dict slot is seen. */
-void
-_PyValgrind_GCFini(struct _gc_runtime_state *Py_UNUSED(gcstate))
-{
-}
+#ifdef Py_GIL_DISABLED
 
 /* What the free-threaded runtime leaves behind at exit.
 

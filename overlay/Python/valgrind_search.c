@@ -1,6 +1,6 @@
 /* Valgrind support: a Memcheck leak search in the middle of a run
    (_valgrind.leak_check()), with what would wrongly keep leaked objects
-   reachable hidden from it, and what it cannot see shown.
+   reachable hidden from it.
    pycore_valgrind.h gives the overview; Python/valgrind_gc.c does the
    same at exit. */
 
@@ -15,17 +15,12 @@
 
 #ifndef Py_GIL_DISABLED
 
-/* --- mid-run: a search with what the leak checker cannot see -------------
+/* --- mid-run: a search that stale frame pointers do not fool ------------
 
    Each object with a header is announced at its PyObject address
    (Objects/obmalloc_valgrind.h): the GC's links are not scanned, and a
    pointer to an object is a start pointer.  What remains:
-
-   The dicts that only a live instance's pre-header points to
-   (Python/valgrind_gc.c) are put, for the search, in a table that a static
-   variable points to.
-
-   The free part of each thread's frame stack (above datastack_top) keeps
+   the free part of each thread's frame stack (above datastack_top) keeps
    stale copies of the pointers that returned frames held, so a leaked
    object would stay "possibly lost" there until a later frame overwrites
    the slot.  It is hidden, but its definedness is not known (in pool
@@ -37,38 +32,6 @@
    looks: the client request that marks a range passes its address through
    a stack slot.  So hiding runs in functions of their own, whose frames
    are dead (below the stack pointer, not scanned) when the search runs. */
-
-/* The pre-headers' dicts, for the duration of a search. */
-static struct {
-    PyObject **items;
-    size_t count;
-    size_t capacity;
-} searched_dicts;
-
-static void
-hold_dict(PyObject *dict, void *Py_UNUSED(arg))
-{
-    if (searched_dicts.count == searched_dicts.capacity) {
-        size_t capacity = searched_dicts.capacity
-                          ? 2 * searched_dicts.capacity : 1024;
-        PyObject **items = realloc(searched_dicts.items,
-                                   capacity * sizeof(PyObject *));
-        if (items == NULL) {
-            return;     /* the dict may be reported: noise, no failure */
-        }
-        searched_dicts.items = items;
-        searched_dicts.capacity = capacity;
-    }
-    searched_dicts.items[searched_dicts.count++] = dict;
-}
-
-static void
-release_dicts(void)
-{
-    free(searched_dicts.items);
-    searched_dicts.items = NULL;
-    searched_dicts.count = searched_dicts.capacity = 0;
-}
 
 /* The free part of one thread's frame stack, and its saved V bits. */
 typedef struct {
@@ -124,12 +87,10 @@ void
 _PyValgrind_AddedLeakSearch(PyInterpreterState *interp)
 {
     HEAD_LOCK(&_PyRuntime);
-    _PyValgrind_VisitManagedDicts(&interp->gc, hold_dict, NULL);
     size_t count;
     hidden_range *ranges = hide_free_frame_stacks(interp, &count);
     VALGRIND_DO_ADDED_LEAK_CHECK;
     restore_free_frame_stacks(ranges, count);
-    release_dicts();
     HEAD_UNLOCK(&_PyRuntime);
 }
 

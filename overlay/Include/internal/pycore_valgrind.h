@@ -50,8 +50,6 @@ typedef enum {
     _PyValgrind_POOL,
 } _PyValgrind_Mode;
 
-struct _gc_runtime_state;
-
 #ifdef WITH_VALGRIND
 
 /* --- the decision (Python/valgrind.c) ----------------------------------- */
@@ -107,18 +105,6 @@ _PyValgrind_FreeListsDisabled(void)
     return _PyValgrind_EachBlockTracked();
 }
 
-/* At the GC's finalisation: keep reachable the dicts that only the
-   pre-header of a live object points to (Python/valgrind_gc.c). */
-extern void _PyValgrind_GCFini(struct _gc_runtime_state *gcstate);
-
-/* Call VISIT with each such dict: the default build's GC lists name the
-   objects. */
-#  ifndef Py_GIL_DISABLED
-extern void _PyValgrind_VisitManagedDicts(
-    struct _gc_runtime_state *gcstate,
-    void (*visit)(PyObject *dict, void *arg), void *arg);
-#  endif
-
 /* The free-threaded build, once the interpreter is cleared: keep reachable
    the objects its runtime never frees, immortal or with deferred reference
    counts (Python/valgrind_gc.c). */
@@ -130,8 +116,8 @@ _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *Py_UNUSED(i)) {}
 #  endif
 
 /* A Memcheck leak search (VALGRIND_DO_ADDED_LEAK_CHECK) in the middle of a
-   run, with the pre-headers' dicts kept reachable and the stale pointers of
-   the free part of the frame stacks hidden (Python/valgrind_search.c).
+   run, with the stale pointers of the free part of the frame stacks hidden
+   (Python/valgrind_search.c).
    Memcheck only. */
 extern void _PyValgrind_AddedLeakSearch(PyInterpreterState *interp);
 
@@ -229,8 +215,6 @@ _PyValgrind_InitFreeLists(PyInterpreterState *Py_UNUSED(interp)) {}
 static inline void
 _PyValgrind_InitThreadFreeLists(PyThreadState *Py_UNUSED(tstate)) {}
 static inline int _PyValgrind_FreeListsDisabled(void) { return 0; }
-static inline void
-_PyValgrind_GCFini(struct _gc_runtime_state *Py_UNUSED(g)) {}
 static inline void
 _PyValgrind_KeepObmallocState(PyInterpreterState *Py_UNUSED(interp)) {}
 static inline void
