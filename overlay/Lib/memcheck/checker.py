@@ -265,10 +265,8 @@ class Checker:
             self.search_time += self.search_cost
         mark("searched", leaked=counts.leaked, possible=counts.possible,
              seconds=round(self.search_cost, 3))
-        # Blocks reached only by interior pointers ("possibly lost") are
-        # normal while the interpreter runs: a PyObject * points past the
-        # GC header.  Only definite and indirect losses are leaks here.
-        return max(counts.leaked, 0)
+        # Every leak kind but "still reachable" is a leak, as at exit.
+        return max(counts.leaked, 0) + max(counts.possible, 0)
 
 
 def _size(path):

@@ -40,6 +40,7 @@ _ALLOCATOR_FRAMES = (
     "_PyObject_Realloc", "_PyObject_Free", "_PyMem_",
     "_PyValgrind_", "gc_alloc", "_PyObject_GC_", "PyObject_GC_",
     "_PyType_AllocNoTrack", "PyType_GenericAlloc",
+    "_PyObject_MallocWithType", "_PyObject_ReallocWithType",
 )
 _ALLOCATOR_FILES = ("obmalloc",)
 
