@@ -462,6 +462,22 @@ object_free(PyTypeObject *Py_UNUSED(type), void *ptr)
 /* The pool's handle: its address. */
 static char object_pool;
 
+/* Where the blocks of announced objects come from: the object domain's
+   allocator, but in pool mode malloc(), as in malloc mode.  In pool mode a
+   pymalloc block is itself announced inside its arena: an object announced
+   in it would be a chunk in a block in a block, which Memcheck's leak
+   search cannot sort out (it stops: "the 'impossible' happened").  Pool
+   mode keeps pymalloc for every other request. */
+static const PyMemAllocatorEx *
+object_blocks(void)
+{
+    static const PyMemAllocatorEx malloc_mode = MALLOC_MODE_ALLOC;
+    if (_PyObject.malloc == pool_malloc) {
+        return &malloc_mode;
+    }
+    return &_PyObject;
+}
+
 /* An instance's dict may be pointed to only from the managed-dict slot of
    its pre-header, ahead of the object, where the leak checker does not
    look: a materialised __dict__, or the dict of a type whose instances
@@ -507,7 +523,8 @@ static void *
 object_allocated(PyTypeObject *type, size_t nbytes, size_t presize)
 {
     size_t link = dict_link_size(type);
-    char *block = object_malloc(type, nbytes + link);
+    const PyMemAllocatorEx *blocks = object_blocks();
+    char *block = blocks->malloc(blocks->ctx, nbytes + link);
     if (block != NULL) {
         announce_object(block, nbytes, presize, link);
     }
@@ -534,7 +551,8 @@ announced_object_realloc(PyTypeObject *type, void *ptr, size_t size)
         return object_realloc(type, ptr, size);
     }
     size_t link = dict_link_size(type);
-    char *block = object_realloc(type, ptr, size + link);
+    const PyMemAllocatorEx *blocks = object_blocks();
+    char *block = blocks->realloc(blocks->ctx, ptr, size + link);
     if (block == NULL) {
         return NULL;
     }
@@ -557,10 +575,12 @@ static void
 announced_object_free(PyTypeObject *type, void *ptr)
 {
     size_t presize = _PyType_PreHeaderSize(type);
-    object_free(type, ptr);
     if (presize == 0 || ptr == NULL) {
+        object_free(type, ptr);
         return;
     }
+    const PyMemAllocatorEx *blocks = object_blocks();
+    blocks->free(blocks->ctx, ptr);
     _PyTrack_ObjectFreed(&object_pool, (char *)ptr + presize);
     if (dict_link_size(type) != 0) {
         _PyTrack_ObjectFreed(&object_pool, dict_slot((char *)ptr + presize));
