@@ -19,6 +19,9 @@ VERDICT_OPTIONS = (
     "--show-leak-kinds=definite,indirect,possible",
     "--errors-for-leak-kinds=definite,indirect,possible",
     "--num-callers=20",
+    # The C library's own "possibly lost" memory while threads run.
+    "--suppressions=" + os.path.join(os.path.dirname(__file__),
+                                     "system.supp"),
 )
 
 # The options of a leak-gating CI job: every leak kind but "still
