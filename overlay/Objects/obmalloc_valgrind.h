@@ -543,6 +543,31 @@ announced_object_malloc(PyTypeObject *type, size_t size)
     return raw_allocate_tagged(&request);
 }
 
+/* A thread that runs a leak search (another interpreter's, with a GIL of
+   its own) may find this thread anywhere: between freeing a block and
+   announcing its object freed, the object's chunk lies in freed memory,
+   and whatever it held would look lost.  So the object is announced freed
+   first, and a resized object moves to its new block before the old one
+   is freed.  Only the debug hooks, which write over the whole block when
+   they free it, need the object's bytes addressable until then: there the
+   block is freed first. */
+static int
+frees_without_writing(const PyMemAllocatorEx *blocks)
+{
+    return blocks->free == _PyObject_Free;      /* malloc mode's */
+}
+
+static void
+forget_object(PyTypeObject *type, char *block, size_t presize)
+{
+    _PyTrack_ObjectFreed(&object_pool, block + presize);
+    if (dict_link_size(type) != 0) {
+        _PyTrack_ObjectFreed(&object_pool, dict_slot(block + presize));
+    }
+}
+
+/* Allocate the new block, copy, move the object's chunks (they keep their
+   allocation stack), then free the old block. */
 static void *
 announced_object_realloc(PyTypeObject *type, void *ptr, size_t size)
 {
@@ -552,10 +577,11 @@ announced_object_realloc(PyTypeObject *type, void *ptr, size_t size)
     }
     size_t link = dict_link_size(type);
     const PyMemAllocatorEx *blocks = object_blocks();
-    char *block = blocks->realloc(blocks->ctx, ptr, size + link);
+    char *block = blocks->malloc(blocks->ctx, size + link);
     if (block == NULL) {
         return NULL;
     }
+    memcpy(block, ptr, _PyTrack_AddressableBytes(ptr, size + link));
     _PyTrack_ObjectMoved(&object_pool, (char *)ptr + presize,
                          block + presize, size - presize + link);
     if (link != 0) {
@@ -564,13 +590,10 @@ announced_object_realloc(PyTypeObject *type, void *ptr, size_t size)
                              slot, sizeof(PyObject *));
         memcpy(block + size, &slot, sizeof(slot));
     }
+    blocks->free(blocks->ctx, ptr);
     return block;
 }
 
-/* The block is freed first: the debug hooks write over the whole block
-   when they free it.  Memcheck holds a freed block back from reuse, and
-   pymalloc serves no other thread meanwhile (the GIL), so no new block can
-   take the address before the object is announced freed. */
 static void
 announced_object_free(PyTypeObject *type, void *ptr)
 {
@@ -580,10 +603,13 @@ announced_object_free(PyTypeObject *type, void *ptr)
         return;
     }
     const PyMemAllocatorEx *blocks = object_blocks();
-    blocks->free(blocks->ctx, ptr);
-    _PyTrack_ObjectFreed(&object_pool, (char *)ptr + presize);
-    if (dict_link_size(type) != 0) {
-        _PyTrack_ObjectFreed(&object_pool, dict_slot((char *)ptr + presize));
+    if (frees_without_writing(blocks)) {
+        forget_object(type, ptr, presize);
+        blocks->free(blocks->ctx, ptr);
+    }
+    else {
+        blocks->free(blocks->ctx, ptr);
+        forget_object(type, ptr, presize);
     }
 }
 
