@@ -53,16 +53,19 @@
    call (the frame stays). */
 
 typedef struct {
-    enum { RAW_MALLOC, RAW_CALLOC, RAW_REALLOC, OBJECT_MALLOC } kind;
+    enum { RAW_MALLOC, RAW_CALLOC, RAW_REALLOC, OBJECT_MALLOC, MEM_MALLOC_AT }
+        kind;
     void *ctx;
     void *ptr;          /* OBJECT_MALLOC: the object's type */
     size_t nbytes;
-    size_t elsize;      /* OBJECT_MALLOC: the object's offset in its block */
+    size_t elsize;      /* OBJECT_MALLOC, MEM_MALLOC_AT: the offset of the
+                           address the program knows, in the block */
     int tag;
 } raw_request;
 
 static void *object_allocated(PyTypeObject *type, size_t nbytes,
                               size_t presize);
+static void *mem_allocated_at(size_t nbytes, size_t offset);
 
 static Py_NO_INLINE void *
 raw_allocate(raw_request *request)
@@ -75,6 +78,8 @@ raw_allocate(raw_request *request)
     case OBJECT_MALLOC:
         return object_allocated((PyTypeObject *)request->ptr, request->nbytes,
                                 request->elsize);
+    case MEM_MALLOC_AT:
+        return mem_allocated_at(request->nbytes, request->elsize);
     default:
         return _PyObject_Realloc(request->ctx, request->ptr, request->nbytes);
     }
@@ -459,6 +464,22 @@ object_free(PyTypeObject *Py_UNUSED(type), void *ptr)
     _PyObject.free(_PyObject.ctx, ptr);
 }
 
+/* PyMem_Malloc() and PyMem_Free(), for blocks known by an inner address. */
+static void *
+mem_malloc_at(size_t Py_UNUSED(offset), size_t size)
+{
+    if (size > (size_t)PY_SSIZE_T_MAX) {
+        return NULL;
+    }
+    return _PyMem.malloc(_PyMem.ctx, size);
+}
+
+static void
+mem_free_at(size_t Py_UNUSED(offset), void *block)
+{
+    _PyMem.free(_PyMem.ctx, block);
+}
+
 /* The pool's handle: its address. */
 static char object_pool;
 
@@ -469,13 +490,16 @@ static char object_pool;
    search cannot sort out (it stops: "the 'impossible' happened").  Pool
    mode keeps pymalloc for every other request. */
 static const PyMemAllocatorEx *
-object_blocks(void)
+blocks_of(const PyMemAllocatorEx *domain)
 {
     static const PyMemAllocatorEx malloc_mode = MALLOC_MODE_ALLOC;
-    if (_PyObject.malloc == pool_malloc) {
-        return &malloc_mode;
-    }
-    return &_PyObject;
+    return domain->malloc == pool_malloc ? &malloc_mode : domain;
+}
+
+static const PyMemAllocatorEx *
+object_blocks(void)
+{
+    return blocks_of(&_PyObject);
 }
 
 /* An instance's dict may be pointed to only from the managed-dict slot of
@@ -613,12 +637,57 @@ announced_object_free(PyTypeObject *type, void *ptr)
     }
 }
 
+/* A PyMem_ block that the program knows by the address OFFSET bytes in is
+   announced there, as an object is. */
+static void *
+mem_allocated_at(size_t nbytes, size_t offset)
+{
+    const PyMemAllocatorEx *blocks = blocks_of(&_PyMem);
+    char *block = blocks->malloc(blocks->ctx, nbytes);
+    if (block != NULL) {
+        _PyTrack_ObjectAllocated(&object_pool, block + offset,
+                                 nbytes - offset);
+    }
+    return block;
+}
+
+static void *
+announced_mem_malloc_at(size_t offset, size_t size)
+{
+    if (offset == 0 || size <= offset) {
+        return mem_malloc_at(offset, size);
+    }
+    raw_request request = {.kind = MEM_MALLOC_AT, .nbytes = size,
+                           .elsize = offset};
+    return raw_allocate_tagged(&request);
+}
+
+static void
+announced_mem_free_at(size_t offset, void *block)
+{
+    const PyMemAllocatorEx *blocks = blocks_of(&_PyMem);
+    if (offset == 0 || block == NULL) {
+        mem_free_at(offset, block);
+    }
+    else if (frees_without_writing(blocks)) {
+        _PyTrack_ObjectFreed(&object_pool, (char *)block + offset);
+        blocks->free(blocks->ctx, block);
+    }
+    else {
+        blocks->free(blocks->ctx, block);
+        _PyTrack_ObjectFreed(&object_pool, (char *)block + offset);
+    }
+}
+
 static void *first_object_malloc(PyTypeObject *type, size_t size);
 static void *first_object_realloc(PyTypeObject *type, void *ptr, size_t size);
 static void first_object_free(PyTypeObject *type, void *ptr);
+static void *first_mem_malloc_at(size_t offset, size_t size);
+static void first_mem_free_at(size_t offset, void *block);
 
 _PyValgrind_ObjectAllocator _PyValgrind_Objects = {
     first_object_malloc, first_object_realloc, first_object_free,
+    first_mem_malloc_at, first_mem_free_at,
 };
 
 /* Under Memcheck, in malloc and pool modes: the announcing functions, and
@@ -628,10 +697,11 @@ object_allocator_for_mode(_PyValgrind_Mode mode)
 {
     static const _PyValgrind_ObjectAllocator native = {
         object_malloc, object_realloc, object_free,
+        mem_malloc_at, mem_free_at,
     };
     static const _PyValgrind_ObjectAllocator announced = {
         announced_object_malloc, announced_object_realloc,
-        announced_object_free,
+        announced_object_free, announced_mem_malloc_at, announced_mem_free_at,
     };
     static int pool_created;
     if ((mode != _PyValgrind_MALLOC && mode != _PyValgrind_POOL)
@@ -743,6 +813,20 @@ first_object_free(PyTypeObject *type, void *ptr)
 {
     (void)first_use();
     _PyValgrind_Objects.free(type, ptr);
+}
+
+static void *
+first_mem_malloc_at(size_t offset, size_t size)
+{
+    (void)first_use();
+    return _PyValgrind_Objects.mem_malloc_at(offset, size);
+}
+
+static void
+first_mem_free_at(size_t offset, void *block)
+{
+    (void)first_use();
+    _PyValgrind_Objects.mem_free_at(offset, block);
 }
 
 

@@ -163,6 +163,11 @@ typedef struct {
     void *(*malloc)(PyTypeObject *type, size_t size);
     void *(*realloc)(PyTypeObject *type, void *ptr, size_t size);
     void (*free)(PyTypeObject *type, void *ptr);
+    /* PyMem_ blocks that the program knows only by an address OFFSET
+       bytes in: _PyStack_UnpackDict()'s argument arrays, which keep one
+       slot ahead for PY_VECTORCALL_ARGUMENTS_OFFSET. */
+    void *(*mem_malloc_at)(size_t offset, size_t size);
+    void (*mem_free_at)(size_t offset, void *block);
 } _PyValgrind_ObjectAllocator;
 
 #  ifndef Py_GIL_DISABLED
@@ -173,6 +178,10 @@ extern _PyValgrind_ObjectAllocator _PyValgrind_Objects;
         _PyValgrind_Objects.realloc((TYPE), (PTR), (SIZE))
 #    define _PyValgrind_ObjectFree(TYPE, PTR) \
         _PyValgrind_Objects.free((TYPE), (PTR))
+#    define _PyValgrind_MemMallocAt(OFFSET, SIZE) \
+        _PyValgrind_Objects.mem_malloc_at((OFFSET), (SIZE))
+#    define _PyValgrind_MemFreeAt(OFFSET, BLOCK) \
+        _PyValgrind_Objects.mem_free_at((OFFSET), (BLOCK))
 #  endif
 
 #  ifdef Py_GIL_DISABLED
@@ -232,6 +241,8 @@ _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *Py_UNUSED(i)) {}
 #  define _PyValgrind_ObjectMalloc(TYPE, SIZE) PyObject_Malloc(SIZE)
 #  define _PyValgrind_ObjectRealloc(TYPE, PTR, SIZE) PyObject_Realloc((PTR), (SIZE))
 #  define _PyValgrind_ObjectFree(TYPE, PTR) PyObject_Free(PTR)
+#  define _PyValgrind_MemMallocAt(OFFSET, SIZE) PyMem_Malloc(SIZE)
+#  define _PyValgrind_MemFreeAt(OFFSET, BLOCK) PyMem_Free(BLOCK)
 #endif
 
 /* mimalloc's functions, where no first-use function stands for them. */
