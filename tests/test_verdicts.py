@@ -454,7 +454,7 @@ class RegrtestTests(unittest.TestCase):
         proc = self.regrtest("-j2", "test_vg_leaky", "test_vg_clean")
         out = proc.stdout
         self.assertEqual(proc.returncode, 2, out + proc.stderr)
-        self.assertIn("Memcheck: test_vg_leaky: 1 error(s); 56 bytes "
+        self.assertIn("Memcheck: test_vg_leaky: 1 error(s); 40 bytes "
                       "definitely lost", out)
         self.assertIn("in test_vg_leaky.T.test_bad_read:\n"
                       "    InvalidRead: Invalid read of size 1\n"
@@ -472,7 +472,7 @@ class RegrtestTests(unittest.TestCase):
         self.assertEqual(cases["test_vg_leaky.T.test_clean"][0], "passed")
         status, message = cases["test_vg_leaky.T.test_leak"]
         self.assertEqual(status, "failure")
-        self.assertIn("56 bytes definitely lost", message)
+        self.assertIn("40 bytes definitely lost", message)
         status, message = cases["test_vg_leaky.T.test_bad_read"]
         self.assertEqual(status, "failure")
         self.assertIn("InvalidRead", message)
@@ -515,7 +515,7 @@ class RegrtestTests(unittest.TestCase):
         proc = self.regrtest("--valgrind-known", known, "test_vg_leaky")
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertIn("Memcheck: test_vg_leaky: known CPython bugs: "
-                      "56 bytes definitely lost", proc.stdout)
+                      "40 bytes definitely lost", proc.stdout)
         cases = junit_cases(self.junit)
         self.assertEqual(cases["test_vg_leaky.T.test_clean"][0], "passed")
         self.assertEqual(cases["test_vg_leaky.T.test_leak"][0], "passed")
