@@ -1,9 +1,11 @@
-"""Real third-party C extensions, with their own test suites, under Memcheck.
+"""Real third-party C and Cython extensions, with their own test suites,
+under Memcheck.
 
 Each extension of tests/realext/extensions.conf is fetched from Debian's
 archive (tools/fetch-extension: pinned by sha256), built against build/python
-with plain gcc (tests/realext/build.py), and a representative part of its
-own suite runs three times:
+with plain gcc (tests/realext/build.py; a Cython package translated first by
+the Cython pinned there), and a representative part of its own suite runs
+natively, then three times:
 
 - under the leak-gating command, in malloc mode (Memcheck's default)
 
@@ -21,10 +23,21 @@ extension's own function, blamed by the verdicts on the tests that exercise
 it.  tests/realext/FINDINGS.md lists the bugs, with their stacks.  A test
 skips only when the extension's source cannot be downloaded.
 
+Besides the packages, a sample of Cython's own runtime tests
+(tests/realext/cython_run_tests.py: 34 files of its tests/run and
+tests/memoryview) runs the same way (TestCythonRunTests).  The classes whose
+name ends in FT run the Cython packages and the sample on build/python-ft
+(free-threaded), when it is built.
+
 The runs start when the module's tests start, two at a time (the machines
-have 2 cores); all tests of a class read them.  Measured CPU under Memcheck,
-all 15 runs: 5 min 48 s, so about 3 minutes of wall time on an idle 2-core
-machine (5 min 23 s beside a whole-suite shard).
+have 2 cores); all tests of a class read them.  REALEXT=KEY,KEY,... (a
+class's NAME, with "-ft" for the free-threaded classes: markupsafe,
+falcon-ft, cython-run, ...) starts only those classes' runs and skips the
+others.  Measured CPU under Memcheck, the five C extensions' 15 runs: 5 min
+48 s, so about 3 minutes of wall time on an idle 2-core machine (5 min 23 s
+beside a whole-suite shard).  The four Cython classes on build/python: 12
+min of CPU (falcon 5 min), on build/python-ft 15 min (falcon 9), and their
+builds 4 and 2.5 min (FINDINGS.md: "Reproduce, and times").
 """
 
 import concurrent.futures
@@ -43,8 +56,13 @@ from memcheck.command import valgrind_command
 from memcheck.report import Log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "realext"))
+REALEXT_DIR = os.path.join(HERE, "realext")
+sys.path.insert(0, REALEXT_DIR)
 import build as realext  # tests/realext/build.py  # noqa: E402
+import cython_run_tests  # tests/realext/cython_run_tests.py  # noqa: E402
+
+# The free-threaded build of the same source (make build-ft), if there is one.
+PYTHON_FT = os.path.join(support.BUILD, "python-ft")
 
 # Debian's python3-pytest (pure Python) serves build/python too.
 DEBIAN_SITE = "/usr/lib/python3/dist-packages"
@@ -74,9 +92,39 @@ SUITES = {
     # The tests of the C backend (369 of 1134; the others run the pure-Python
     # and ctypes/cffi backends).
     "ijson": PYTEST + ["-k", "yajl2_c", "tests"],
+    # All of it: 104 tests, half of them on the Cython FrozenList, half on
+    # the pure-Python one.
+    "frozenlist": PYTEST + ["tests"],
+    # All of it: 47 tests, 20 on the Cython module (4 benchmarks skip:
+    # pytest_codspeed is not installed).
+    "propcache": PYTEST + ["tests"],
+    # The files that exercise the translated modules: 654 tests (of 4412;
+    # 86 of test_media_multipart skip: msgpack is not installed):
+    # BufferedReader (test_buffered_reader, without its two largest and
+    # its fragmented reads: 20 s of Memcheck for no other code), errors,
+    # Request (forwarded), multipart (generators), converters, util.misc
+    # and structures (test_utils' TestFalconUtils and TestContextType).
+    # Importing falcon and its conftest under Memcheck takes 50 s of CPU of
+    # the 100; test_request_attrs and test_utils' TestFalconTestingUtils
+    # would add 50 s each.
+    "falcon": PYTEST + [
+        "--deselect",
+        "tests/test_buffered_reader.py::test_irregular_large_read_until",
+        "--deselect", "tests/test_buffered_reader.py::test_fragmented_reads"
+        ] + ["tests/test_%s.py" % t for t in (
+            "buffered_reader", "error", "request_forwarded",
+            "media_multipart", "uri_converters", "cython")] + [
+        "tests/test_utils.py::TestFalconUtils",
+        "tests/test_utils.py::TestContextType"],
+    # The sample, a line per file (the verdicts: CYTHON_RUN_VERDICTS).
+    cython_run_tests.NAME: ["cython_run_tests", "--no-build"],
 }
 
-MODES = ("malloc", "pool", "verdicts")
+# The sample as unittest cases (its load_tests), for python -m memcheck:
+# a verdict per doctest.
+CYTHON_RUN_VERDICTS = ["unittest", "cython_run_tests"]
+
+MODES = ("native", "malloc", "pool", "verdicts")
 
 
 # One fetch and build at a time: the runs of one extension start two at a
@@ -86,33 +134,46 @@ _build_lock = threading.Lock()
 
 
 class Run:
-    """One run of an extension's suite: under the gating command in malloc
-    or pool mode, or under python -m memcheck with the KNOWN patterns."""
+    """One run of an extension's suite: natively, under the gating command
+    in malloc or pool mode, or under python -m memcheck with the KNOWN
+    patterns."""
 
     def __init__(self, name, mode, known=(), python=support.PYTHON):
         self.name, self.mode = name, mode
-        with _build_lock:
-            tree, path = realext.build(name, python)
         suffix = subprocess.run(
             [python, "-c", "import sysconfig; "
              "print(sysconfig.get_config_var('EXT_SUFFIX'))"],
             check=True, capture_output=True, text=True).stdout.strip()
-        self.library = realext.RECIPES[name]["module"].rsplit(".", 1)[-1] + suffix
+        with _build_lock:
+            if name == cython_run_tests.NAME:
+                tree = cython_run_tests.build(python)
+                path = [REALEXT_DIR]
+                self.libraries = [cython_run_tests.module_name(f) + suffix
+                                  for f in cython_run_tests.SAMPLE]
+            else:
+                tree, directory = realext.build(name, python)
+                path = [directory]
+                self.libraries = realext.libraries(name, suffix)
         env = {k: v for k, v in os.environ.items()
                if k not in support.UNSET_FOR_CPYTHON_TESTS}
-        env["PYTHONPATH"] = path + os.pathsep + DEBIAN_SITE
+        env["PYTHONPATH"] = os.pathsep.join(path + [DEBIAN_SITE])
         if mode == "pool":
             env["PYTHONVALGRIND"] = "pool"
+        suite = SUITES[name]
         with tempfile.TemporaryDirectory() as tmp:
             xml_file = os.path.join(tmp, "memcheck.xml")
             junit_file = os.path.join(tmp, "junit.xml")
             if mode == "verdicts":
+                if name == cython_run_tests.NAME:
+                    suite = CYTHON_RUN_VERDICTS
                 cmd = [python, "-m", "memcheck", "--xml-file", xml_file,
                        "--junit-xml", junit_file]
                 cmd += [arg for pattern in known for arg in ("--known", pattern)]
-                cmd += SUITES[name]
+                cmd += suite
+            elif mode == "native":
+                cmd = [python, "-m", *suite]
             else:
-                cmd = valgrind_command([python, "-m", *SUITES[name]],
+                cmd = valgrind_command([python, "-m", *suite],
                                        support.MEMCHECK_GATE,
                                        xml_file=xml_file)
             # /usr/bin/time's user+sys: the CPU the run takes, whatever else
@@ -125,10 +186,10 @@ class Run:
             self.seconds = time.monotonic() - start
             with open(times) as f:
                 self.cpu_seconds = sum(map(float, f.read().split()[-2:]))
-            self.log = Log(xml_file)
+            self.log = Log(xml_file) if mode != "native" else None
             self.junit = (_junit_statuses(junit_file)
                           if mode == "verdicts" else {})
-        self.errors = self.log.findings
+        self.errors = self.log.findings if self.log else []
         self.output = self.proc.stdout + self.proc.stderr
 
     def leaks(self):
@@ -141,7 +202,8 @@ class Run:
         """Whether FUNCTION, in the extension's own code, is in ERROR's
         stack."""
         return any(frame.fn == function
-                   and frame.obj.endswith("/" + self.library)
+                   and any(frame.obj.endswith("/" + library)
+                           for library in self.libraries)
                    for frame in error.frames)
 
     def describe(self, errors):
@@ -168,16 +230,33 @@ def _junit_statuses(path):
 _pool = None
 _runs = {}
 
+# REALEXT=KEY,...: only these classes (RealExtension.key()).
+SELECTED_ENV = "REALEXT"
+
+
+def _classes(base=None):
+    """Every class of checks, subclasses of subclasses too."""
+    for cls in (base or RealExtension).__subclasses__():
+        if issubclass(cls, unittest.TestCase):
+            yield cls
+        yield from _classes(cls)
+
+
+def _selected(cls):
+    chosen = os.environ.get(SELECTED_ENV)
+    return not chosen or cls.key() in chosen.split(",")
+
 
 def setUpModule():
     global _pool
     if not os.path.exists(os.path.join(DEBIAN_SITE, "pytest")):
         raise unittest.SkipTest("Debian's python3-pytest is not installed")
     _pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
-    for cls in RealExtension.__subclasses__():
-        for mode in MODES:
-            _runs[cls.NAME, mode] = _pool.submit(Run, cls.NAME, mode,
-                                                 cls.KNOWN)
+    for cls in _classes():
+        if _selected(cls) and os.path.exists(cls.PYTHON):
+            for mode in MODES:
+                _runs[cls, mode] = _pool.submit(Run, cls.NAME, mode,
+                                                cls.KNOWN, cls.PYTHON)
 
 
 def tearDownModule():
@@ -197,9 +276,12 @@ class RealExtension:
     KNOWN_ERRORS: kinds of memory error that the extension makes;
     KNOWN: the --known patterns of its verdict run (functions, test ids);
     BLAMED: function or test-id pattern -> fnmatch pattern of the test ids
-        that the verdicts must blame for the findings it matches."""
+        that the verdicts must blame for the findings it matches;
+    PYTHON: the interpreter (build/python-ft: the class skips when it is
+        not built)."""
 
     NAME = None
+    PYTHON = support.PYTHON
     KNOWN_BUGS = ()
     LEAKED_OBJECTS = ()
     KNOWN_ERRORS = ()
@@ -207,16 +289,26 @@ class RealExtension:
     BLAMED = {}
 
     @classmethod
+    def key(cls):
+        """The class's name in REALEXT."""
+        return cls.NAME + ("-ft" if cls.PYTHON == PYTHON_FT else "")
+
+    @classmethod
     def setUpClass(cls):
+        if not _selected(cls):
+            raise unittest.SkipTest("not in %s=%s" % (
+                SELECTED_ENV, os.environ[SELECTED_ENV]))
+        if not os.path.exists(cls.PYTHON):
+            raise unittest.SkipTest("%s is not built" % cls.PYTHON)
         cls.runs = {}
         for mode in MODES:
             try:
-                run = cls.runs[mode] = _runs[cls.NAME, mode].result()
+                run = cls.runs[mode] = _runs[cls, mode].result()
             except realext.FetchError as e:
                 raise unittest.SkipTest("cannot download %s: %s"
                                         % (cls.NAME, e))
             print("\n%s, %s: %d Memcheck records, %.0f s (%.0f s of CPU)"
-                  % (cls.NAME, mode, len(run.errors), run.seconds,
+                  % (cls.key(), mode, len(run.errors), run.seconds,
                      run.cpu_seconds), file=sys.stderr)
 
     def gated_runs(self):
@@ -229,6 +321,12 @@ class RealExtension:
         return leak.kind == "Leak_DefinitelyLost" and (
             any(run.at(leak, f) for f in self.KNOWN_BUGS)
             or any(f in leak.functions for f in self.LEAKED_OBJECTS))
+
+    def test_suite_passes_natively(self):
+        run = self.runs["native"]
+        self.assertEqual(run.proc.returncode, 0, run.output[-3000:])
+        self.assertNotRegex(run.output, r"\b(failed|FAILED|errors?=)",
+                            run.output[-3000:])
 
     def test_suite_passes(self):
         # The suite's own verdict: 0, or Memcheck's 99 for its records
@@ -411,6 +509,83 @@ class TestIjson(RealExtension, unittest.TestCase):
         "map_key": "*::test_kvitems_*",
         "bytes_concat": "*::test_multiple_values?yajl2_c-async*",
     }
+
+
+class TestFrozenlist(RealExtension, unittest.TestCase):
+    """frozenlist 1.8.0: Cython, translated to C++; one cdef class with an
+    object field (a list) and a std::atomic[bint]; freethreading_compatible."""
+
+    NAME = "frozenlist"
+
+
+class TestPropcache(RealExtension, unittest.TestCase):
+    """propcache 0.5.2: Cython; two cdef classes that are descriptors, with
+    object fields (the wrapped function, its name and docstring), caching
+    into the instance's __dict__ or a dict attribute;
+    freethreading_compatible."""
+
+    NAME = "propcache"
+
+
+class TestFalcon(RealExtension, unittest.TestCase):
+    """falcon 4.3.1: Cython; its three .pyx (a cdef class BufferedReader
+    with object fields and C buffers, URI decoding on C strings) and eleven
+    of its pure-Python modules translated by Cython (Python classes with
+    __slots__ and properties, exception hierarchies, MutableMapping
+    subclasses, closures, generators and async generators)."""
+
+    NAME = "falcon"
+
+
+class TestCythonRunTests(RealExtension, unittest.TestCase):
+    """Cython 3.1.6's own runtime tests, a sample of 34 files
+    (tests/realext/cython_run_tests.py): Python and cdef classes, closures,
+    generators, coroutines, exceptions, module globals, memoryviews; each
+    file a module, its doctests run."""
+
+    NAME = cython_run_tests.NAME
+
+    # Leaks of the tests' own support code, not of Cython's runtime
+    # (FINDINGS.md, "Cython's tests: leaks of their own support code"):
+    KNOWN_BUGS = (
+        # MockBuffer (tests/buffers/mockbuffers.pxi, included by memslice
+        # and memoryview): __dealloc__ frees no indirect buffer ("# must
+        # recursively free indirect..."): its pointer arrays, the
+        # sub-buffers and the objects stored in them leak.
+        "__pyx_f_8memslice_10MockBuffer_create_indirect_buffer",
+        "__pyx_f_10memoryview_10MockBuffer_create_indirect_buffer",
+        # cythonarray's test_array_from_pointer_3d: getp() mallocs the data
+        # of a cython.view.array made without callback_free_data.
+        "__pyx_f_11cythonarray_getp",
+    )
+    KNOWN = KNOWN_BUGS
+    BLAMED = {
+        "*_MockBuffer_create_indirect_buffer": "mem*.*",
+    }
+
+
+class TestFrozenlistFT(TestFrozenlist):
+    """frozenlist, on build/python-ft."""
+
+    PYTHON = PYTHON_FT
+
+
+class TestPropcacheFT(TestPropcache):
+    """propcache, on build/python-ft."""
+
+    PYTHON = PYTHON_FT
+
+
+class TestFalconFT(TestFalcon):
+    """falcon, on build/python-ft (its modules enable the GIL at import)."""
+
+    PYTHON = PYTHON_FT
+
+
+class TestCythonRunTestsFT(TestCythonRunTests):
+    """The sample of Cython's tests, on build/python-ft."""
+
+    PYTHON = PYTHON_FT
 
 
 if __name__ == "__main__":
