@@ -690,10 +690,11 @@ _PyValgrind_ObjectAllocator _PyValgrind_Objects = {
     first_mem_malloc_at, first_mem_free_at,
 };
 
-/* Under Memcheck, in malloc and pool modes: the announcing functions, and
-   their pool, made once. */
+/* Where leaks are checked (_PyValgrind_ChecksLeaks(): Memcheck, or a tool
+   that may be Memcheck renamed, in malloc and pool modes): the announcing
+   functions, and their pool, made once. */
 static const _PyValgrind_ObjectAllocator *
-object_allocator_for_mode(_PyValgrind_Mode mode)
+chosen_object_allocator(void)
 {
     static const _PyValgrind_ObjectAllocator native = {
         object_malloc, object_realloc, object_free,
@@ -704,9 +705,7 @@ object_allocator_for_mode(_PyValgrind_Mode mode)
         announced_object_free, announced_mem_malloc_at, announced_mem_free_at,
     };
     static int pool_created;
-    if ((mode != _PyValgrind_MALLOC && mode != _PyValgrind_POOL)
-        || !_PyValgrind_RunningMemcheck())
-    {
+    if (!_PyValgrind_ChecksLeaks()) {
         return &native;
     }
     if (!pool_created) {
@@ -751,7 +750,7 @@ first_use(void)
     };
     PyMutex_Lock(&ALLOCATORS_MUTEX);
     _PyValgrind_Pymalloc = *chosen;
-    _PyValgrind_Objects = *object_allocator_for_mode(mode);
+    _PyValgrind_Objects = *chosen_object_allocator();
     for (size_t i = 0; i < Py_ARRAY_LENGTH(tables); i++) {
         if (tables[i]->malloc == _PyValgrind_FirstMalloc) {
             *tables[i] = *chosen;

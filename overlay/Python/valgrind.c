@@ -110,6 +110,25 @@ static const char * const pymalloc_tools[] = {
     "callgrind", "cachegrind", "lackey", "none", "exp-bbv", NULL,
 };
 
+/* The tools that track heap blocks but check no leaks: under them no
+   object is announced, nothing is kept reachable.  A tool that cannot be
+   told, or whose name is not known here, may be Memcheck renamed: it is
+   treated as Memcheck. */
+static const char * const leakless_tools[] = {
+    "helgrind", "drd", "massif", "dhat", NULL,
+};
+
+static int
+is_one_of(const char *tool, const char * const *tools)
+{
+    for (int i = 0; tools[i] != NULL; i++) {
+        if (strcmp(tool, tools[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int
 parse_mode(const char *value, _PyValgrind_Mode *mode)
 {
@@ -135,12 +154,8 @@ parse_mode(const char *value, _PyValgrind_Mode *mode)
 static _PyValgrind_Mode
 default_mode(const char *tool)
 {
-    for (int i = 0; pymalloc_tools[i] != NULL; i++) {
-        if (strcmp(tool, pymalloc_tools[i]) == 0) {
-            return _PyValgrind_PYMALLOC;
-        }
-    }
-    return _PyValgrind_MALLOC;
+    return (is_one_of(tool, pymalloc_tools) ? _PyValgrind_PYMALLOC
+                                            : _PyValgrind_MALLOC);
 }
 
 /* PYTHONVALGRIND is read here, at the first allocation, before the command
@@ -241,7 +256,10 @@ _PyValgrind_EachBlockTracked(void)
 int
 _PyValgrind_ChecksLeaks(void)
 {
-    return _PyValgrind_EachBlockTracked() && _PyValgrind_RunningMemcheck();
+    const char *tool = _PyValgrind_GetToolName();
+    return (_PyValgrind_EachBlockTracked() && tool != NULL
+            && !is_one_of(tool, leakless_tools)
+            && !is_one_of(tool, pymalloc_tools));
 }
 
 /* Blocks kept until exit on purpose, each held by a start pointer.

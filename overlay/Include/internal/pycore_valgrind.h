@@ -84,10 +84,12 @@ extern void _PyValgrind_KeepReachable(void *block);
    block the tool tracks, with its own allocation stack. */
 extern int _PyValgrind_EachBlockTracked(void);
 
-/* 1 under Memcheck in malloc and pool modes: leaks are checked, and each
-   object with a header is announced at its PyObject address
-   (Objects/obmalloc_valgrind.h).  Under the tools that check no leaks
-   (helgrind, drd, massif, dhat) nothing is announced, kept or walked. */
+/* 1 in malloc and pool modes under Memcheck, or under a tool that may be
+   Memcheck renamed (one whose name cannot be told or is not known): leaks
+   are checked, and each object with a header is announced at its PyObject
+   address (Objects/obmalloc_valgrind.h).  Under the tools that check no
+   leaks (helgrind, drd, massif, dhat, the profilers) nothing is announced,
+   kept or walked. */
 extern int _PyValgrind_ChecksLeaks(void);
 
 /* Object freelists hand a freed object's memory to the next object of the
