@@ -5,6 +5,7 @@ command line from valgrind_command(); the option lists are stated here once.
 
 import os
 import shlex
+import sysconfig
 
 # The options of a per-test verdict ("python -m memcheck", regrtest
 # --valgrind): every leak kind but "still reachable" is a finding, as in the
@@ -14,14 +15,25 @@ import shlex
 # unwinding costs: 30 frames instead of Valgrind's 12 make an allocating
 # loop 15% slower.  20 reach the extension's frame in the suites we
 # measured, past malloc mode's frames (allocator and test tag).
+def _suppression_files():
+    """system.supp (the C library's memory that searches in the middle of
+    a run see), and CPython's Misc/valgrind-python.supp (other system
+    libraries': libtcl, libobjc) where the source tree is at hand."""
+    files = [os.path.join(os.path.dirname(__file__), "system.supp")]
+    srcdir = sysconfig.get_config_var("srcdir")
+    if srcdir:
+        misc = os.path.join(srcdir, "Misc", "valgrind-python.supp")
+        if os.path.exists(misc):
+            files.append(misc)
+    return files
+
+
 VERDICT_OPTIONS = (
     "--leak-check=full",
     "--show-leak-kinds=definite,indirect,possible",
     "--errors-for-leak-kinds=definite,indirect,possible",
     "--num-callers=20",
-    # The C library's own "possibly lost" memory while threads run.
-    "--suppressions=" + os.path.join(os.path.dirname(__file__),
-                                     "system.supp"),
+    *("--suppressions=" + path for path in _suppression_files()),
 )
 
 # The options of a leak-gating CI job: every leak kind but "still
