@@ -16,7 +16,7 @@ PYTHON := $(BUILD)/python
 export CPYTHON
 export BUILD := $(abspath $(BUILD))
 
-.PHONY: all build build-ft deps install worktree export check check-memcheck bench bench-verdicts bench-memcheck bench-valgrindtest demo clean distclean
+.PHONY: all build build-ft deps install worktree export check check-memcheck check-realext bench bench-verdicts bench-memcheck bench-valgrindtest demo clean distclean
 
 all: build
 
@@ -56,6 +56,11 @@ check: deps build build-ft
 # make check-memcheck CPYTHON=3.13.15
 check-memcheck: deps build
 	@$(PYTHON) tests/run.py --quick test_seeded_bugs test_memcheck_noise
+
+# Every real extension, on both builds (make check runs a representative
+# part: tests/test_real_extensions.py's IN_CHECK classes).
+check-realext: deps build build-ft
+	@REALEXT=all $(PYTHON) tests/run.py --quick test_real_extensions
 
 # Benchmarks against builds of the same tarball without the series (README).
 bench: build

@@ -243,8 +243,13 @@ def _classes(base=None):
 
 
 def _selected(cls):
+    """REALEXT=KEY,...: those classes; REALEXT=all: every class; unset
+    (make check): the classes IN_CHECK, a representative part (make
+    check-realext runs all)."""
     chosen = os.environ.get(SELECTED_ENV)
-    return not chosen or cls.key() in chosen.split(",")
+    if not chosen:
+        return cls.IN_CHECK
+    return chosen == "all" or cls.key() in chosen.split(",")
 
 
 def setUpModule():
@@ -282,6 +287,7 @@ class RealExtension:
 
     NAME = None
     PYTHON = support.PYTHON
+    IN_CHECK = True
     KNOWN_BUGS = ()
     LEAKED_OBJECTS = ()
     KNOWN_ERRORS = ()
@@ -297,7 +303,7 @@ class RealExtension:
     def setUpClass(cls):
         if not _selected(cls):
             raise unittest.SkipTest("not in %s=%s" % (
-                SELECTED_ENV, os.environ[SELECTED_ENV]))
+                SELECTED_ENV, os.environ.get(SELECTED_ENV, "(make check's part)")))
         if not os.path.exists(cls.PYTHON):
             raise unittest.SkipTest("%s is not built" % cls.PYTHON)
         cls.runs = {}
@@ -535,6 +541,8 @@ class TestFalcon(RealExtension, unittest.TestCase):
     subclasses, closures, generators and async generators)."""
 
     NAME = "falcon"
+    # 316 s of CPU (521 s on build/python-ft): make check-realext.
+    IN_CHECK = False
 
 
 class TestCythonRunTests(RealExtension, unittest.TestCase):
@@ -586,6 +594,9 @@ class TestCythonRunTestsFT(TestCythonRunTests):
     """The sample of Cython's tests, on build/python-ft."""
 
     PYTHON = PYTHON_FT
+    # 193 s of CPU: make check-realext (the sample runs in make check on
+    # build/python).
+    IN_CHECK = False
 
 
 if __name__ == "__main__":
