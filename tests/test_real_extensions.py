@@ -558,9 +558,6 @@ class TestCythonRunTests(RealExtension, unittest.TestCase):
     file a module, its doctests run."""
 
     NAME = cython_run_tests.NAME
-    # Out of make check until triaged (make check-realext runs it): the
-    # verdicts no longer blame the MockBuffer leaks on a test.
-    IN_CHECK = False
 
     # Leaks of the tests' own support code, not of Cython's runtime
     # (FINDINGS.md, "Cython's tests: leaks of their own support code"):
