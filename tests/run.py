@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 
@@ -104,7 +105,13 @@ def suite_main(module):
 
 def run_suite(module, python=PYTHON):
     """Run one tests/test_*.py in a child process of PYTHON; return (passed,
-    failed, skipped, output)."""
+    failed, skipped, output, wall seconds)."""
+    started = time.monotonic()
+    p, f, s, out = run_suite_process(module, python)
+    return p, f, s, out, time.monotonic() - started
+
+
+def run_suite_process(module, python):
     proc = subprocess.run([python, os.path.abspath(__file__), "--suite", module],
                           cwd=HERE, capture_output=True, text=True)
     out = proc.stdout + proc.stderr
@@ -127,6 +134,10 @@ def todays_shard():
         sys.exit("tests/run.py: %s must be a shard from 1 to %d, got %r"
                  % (SHARD_ENV, SUITE_SHARDS, text))
     return int(text)
+
+
+def minutes(seconds):
+    return "%d min %02d s" % divmod(round(seconds), 60)
 
 
 def run_cpython_tests(python=PYTHON, args=CPYTHON_TESTS):
@@ -186,11 +197,12 @@ def main():
         futures = {pool.submit(run_suite, m, python): (m, python)
                    for m, python in runs}
         for future in concurrent.futures.as_completed(futures):
-            (module, python), (p, f, s, out) = futures[future], future.result()
+            (module, python), (p, f, s, out, wall) = (futures[future],
+                                                      future.result())
             status = "ok" if f == 0 else "FAILED"
             on = "" if python == PYTHON else " on " + os.path.relpath(python)
-            print("tests/%s.py%s: %d passed, %d failed, %d skipped: %s"
-                  % (module, on, p, f, s, status), flush=True)
+            print("tests/%s.py%s: %d passed, %d failed, %d skipped: %s (%s)"
+                  % (module, on, p, f, s, status, minutes(wall)), flush=True)
             if f:
                 print(out)
             passed += p
@@ -199,21 +211,25 @@ def main():
     if not quick:
         builds = [PYTHON] + ([PYTHON_FT] if os.path.exists(PYTHON_FT) else [])
         for python in builds:
+            started = time.monotonic()
             p, f, s = run_cpython_tests(python)
             print("CPython tests on %s (%s): %d passed, %d failed, %d skipped"
-                  % (os.path.relpath(python), " ".join(CPYTHON_TESTS),
-                     p, f, s), flush=True)
+                  " (%s)" % (os.path.relpath(python), " ".join(CPYTHON_TESTS),
+                            p, f, s, minutes(time.monotonic() - started)),
+                  flush=True)
             passed += p
             failed += f
             skipped += s
         # build/obj/python, as make valgrindtest-all: test_inspect starts
         # the interpreter's directory's stdlib, which a symlink lacks.
         shard = "%d/%d" % (todays_shard(), SUITE_SHARDS)
+        started = time.monotonic()
         p, f, s = run_cpython_tests(os.path.join(support.BUILD, "obj", "python"),
                                     ["--valgrind", "--shard", shard])
         print("CPython's suite under Memcheck, shard %s (the day's; %s=K for "
-              "another): %d passed, %d failed, %d skipped"
-              % (shard, SHARD_ENV, p, f, s), flush=True)
+              "another): %d passed, %d failed, %d skipped (%s)"
+              % (shard, SHARD_ENV, p, f, s, minutes(time.monotonic() - started)),
+              flush=True)
         passed += p
         failed += f
         skipped += s
