@@ -176,6 +176,39 @@ POOL_MI_DOMAIN(mem, _PyMem_Mi, 0, 0)
 POOL_MI_DOMAIN(obj, _PyObject_Mi, offset_to_allocate(), offset_of_block(ptr))
 
 
+/* PyMem_ blocks that the program knows by an inner address
+   (_PyStack_UnpackDict()'s arrays): in pool mode, announced there, as the
+   objects with a pre-header are.  With the debug hooks or tracemalloc on
+   top, plain PyMem_Malloc(): their own header comes first anyway. */
+static int
+mem_is_pool(void)
+{
+    return _PyMem.malloc == pool_mem_malloc;
+}
+
+void *
+_PyValgrind_MiMallocAt(size_t offset, size_t size)
+{
+    if (!mem_is_pool()) {
+        return PyMem_Malloc(size);
+    }
+    if (size > (size_t)PY_SSIZE_T_MAX) {
+        return NULL;
+    }
+    return pool_mi_malloc(_PyMem_MiMalloc, NULL, size, offset);
+}
+
+void
+_PyValgrind_MiFreeAt(size_t offset, void *block)
+{
+    if (!mem_is_pool()) {
+        PyMem_Free(block);
+        return;
+    }
+    pool_mi_free(_PyMem_MiFree, NULL, block, block != NULL ? offset : 0);
+}
+
+
 /* mimalloc extends a page (a page set up again for another block size
    holds the bytes of freed blocks of the old one): see
    pycore_valgrind_track.h. */

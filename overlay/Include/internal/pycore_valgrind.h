@@ -209,6 +209,14 @@ extern void _PyValgrind_FirstObjFree(void *ctx, void *ptr);
      _PyValgrind_FirstObjRealloc, _PyValgrind_FirstObjFree}
 extern PyMemAllocatorEx _PyValgrind_Mimalloc;
 extern PyMemAllocatorEx _PyValgrind_MimallocObj;
+/* PyMem_Malloc() and PyMem_Free() for blocks known by an inner address,
+   as in the default build; in pool mode the block is announced there. */
+extern void *_PyValgrind_MiMallocAt(size_t offset, size_t size);
+extern void _PyValgrind_MiFreeAt(size_t offset, void *block);
+#    define _PyValgrind_MemMallocAt(OFFSET, SIZE) \
+        _PyValgrind_MiMallocAt((OFFSET), (SIZE))
+#    define _PyValgrind_MemFreeAt(OFFSET, BLOCK) \
+        _PyValgrind_MiFreeAt((OFFSET), (BLOCK))
 #    define _PyValgrind_MIMALLOC_ALLOC \
     {NULL, _PyValgrind_Mimalloc.malloc, _PyValgrind_Mimalloc.calloc, \
      _PyValgrind_Mimalloc.realloc, _PyValgrind_Mimalloc.free}
@@ -226,6 +234,7 @@ _PyValgrind_InitFreeLists(PyInterpreterState *Py_UNUSED(interp)) {}
 static inline void
 _PyValgrind_InitThreadFreeLists(PyThreadState *Py_UNUSED(tstate)) {}
 static inline int _PyValgrind_FreeListsDisabled(void) { return 0; }
+static inline int _PyValgrind_ChecksLeaks(void) { return 0; }
 static inline void
 _PyValgrind_KeepObmallocState(PyInterpreterState *Py_UNUSED(interp)) {}
 static inline void
@@ -243,6 +252,8 @@ _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *Py_UNUSED(i)) {}
 #  define _PyValgrind_ObjectMalloc(TYPE, SIZE) PyObject_Malloc(SIZE)
 #  define _PyValgrind_ObjectRealloc(TYPE, PTR, SIZE) PyObject_Realloc((PTR), (SIZE))
 #  define _PyValgrind_ObjectFree(TYPE, PTR) PyObject_Free(PTR)
+#endif
+#ifndef WITH_VALGRIND
 #  define _PyValgrind_MemMallocAt(OFFSET, SIZE) PyMem_Malloc(SIZE)
 #  define _PyValgrind_MemFreeAt(OFFSET, BLOCK) PyMem_Free(BLOCK)
 #endif
