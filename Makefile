@@ -115,3 +115,10 @@ valgrindtest-all-table:
 
 valgrindtest-all-status:
 	@$(PYTHON) tools/valgrindtest-all status
+
+# --- the newest Valgrind, beside the system's ------------------------------
+# Built from Debian's source archive into build/valgrind-VERSION/, pinned by
+# sha256 in valgrind.conf (tools/fetch-valgrind); a no-op once installed.
+.PHONY: valgrind-newest
+valgrind-newest:
+	@prefix=$$(tools/fetch-valgrind) && echo "$$prefix/bin/valgrind: $$($$prefix/bin/valgrind --version)"

@@ -40,6 +40,17 @@ def build_extension(source, name, ext_dir=EXT_DIR, python=PYTHON):
     return ext_dir
 
 
+def newest_valgrind():
+    """build/valgrind-VERSION/bin/valgrind, the Valgrind of valgrind.conf
+    (make valgrind-newest), or None where it is not built."""
+    with open(os.path.join(TOP, "valgrind.conf")) as f:
+        conf = dict(line.strip().split("=", 1) for line in f
+                    if "=" in line and not line.startswith("#"))
+    path = os.path.join(TOP, "build", "valgrind-" + conf["VALGRIND_VERSION"],
+                        "bin", "valgrind")
+    return path if os.access(path, os.X_OK) else None
+
+
 # The machines set these; CPython's own tests expect them unset
 # (test_cmd_line's buffering test and test_compileall fail otherwise).
 UNSET_FOR_CPYTHON_TESTS = ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")

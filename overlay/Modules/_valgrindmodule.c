@@ -47,6 +47,25 @@ tool(PyObject *module, PyObject *Py_UNUSED(ignored))
     return PyUnicode_FromString(name);
 }
 
+PyDoc_STRVAR(tool_source_doc,
+"tool_source()\n\
+--\n\
+\n\
+Return where tool() came from: 'request' (Valgrind 3.27 and later name\n\
+the tool and say whether it replaces malloc(), and that decided the mode),\n\
+'maps' (an older Valgrind: the tool's executable in /proc/self/maps), or\n\
+'none' (it cannot be told).  None outside Valgrind.");
+
+static PyObject *
+tool_source(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    const char *source = _PyValgrind_GetToolSource();
+    if (source == NULL) {
+        Py_RETURN_NONE;
+    }
+    return PyUnicode_FromString(source);
+}
+
 PyDoc_STRVAR(mode_doc,
 "mode()\n\
 --\n\
@@ -285,6 +304,7 @@ static PyMethodDef valgrind_methods[] = {
     {"running_on_valgrind", running_on_valgrind, METH_NOARGS,
      running_on_valgrind_doc},
     {"tool", tool, METH_NOARGS, tool_doc},
+    {"tool_source", tool_source, METH_NOARGS, tool_source_doc},
     {"mode", mode, METH_NOARGS, mode_doc},
     {"count_errors", count_errors, METH_NOARGS, count_errors_doc},
     {"leak_check", leak_check, METH_NOARGS, leak_check_doc},

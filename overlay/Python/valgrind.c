@@ -24,10 +24,25 @@ int _PyValgrind_TestTag = 0;
 
 /* --- which tool is running ------------------------------------------------
 
-   No client request names the tool.  Valgrind maps the tool's executable
+   Valgrind 3.27 names the tool and says whether it replaces malloc()
+   (VALGRIND_GET_TOOLNAME, VALGRIND_REPLACES_MALLOC; Valgrind bug 514343).
+   Older releases answer neither: there the request returns its default, 0,
+   and the tool's name is read where Valgrind maps the tool's executable
    into the process, /usr/libexec/valgrind/memcheck-amd64-linux for
-   instance, so on Linux its name is in /proc/self/maps.  This runs at the
-   first allocation: no stdio, no heap. */
+   instance: on Linux, in /proc/self/maps.  This runs at the first
+   allocation: no stdio, no heap.
+
+   The requests are defined here where an older valgrind.h lacks them; the
+   codes are Valgrind's (0x1003, 0x1004), fixed by its ABI. */
+#ifndef VALGRIND_REPLACES_MALLOC
+#  define VALGRIND_REPLACES_MALLOC \
+    (unsigned)VALGRIND_DO_CLIENT_REQUEST_EXPR(0, 0x1003, 0, 0, 0, 0, 0)
+#endif
+#ifndef VALGRIND_GET_TOOLNAME
+#  define VALGRIND_GET_TOOLNAME(BUF, LEN) \
+    (unsigned)VALGRIND_DO_CLIENT_REQUEST_EXPR(0, 0x1004, (char *)(BUF), \
+                                              (LEN), 0, 0, 0)
+#endif
 
 /* If LINE (of /proc/self/maps) names a Valgrind tool executable, copy the
    tool's name ("memcheck") into NAME and return 1. */
@@ -100,6 +115,10 @@ read_tool_name(char *name, size_t size)
 static _PyOnceFlag decision_once;
 static _PyValgrind_Mode decided_mode;
 static char tool_name[32];
+/* Where the tool's name came from: "request", "maps" or "none". */
+static const char *tool_source;
+/* VALGRIND_REPLACES_MALLOC's answer, or -1 where the request is unknown. */
+static int tool_replaces_malloc = -1;
 
 /* The tools that count instructions or basic blocks: they keep pymalloc, so
    that a profile shows the allocator production runs.  Every other tool,
@@ -151,11 +170,45 @@ parse_mode(const char *value, _PyValgrind_Mode *mode)
     return -1;
 }
 
+/* Where Valgrind says whether the tool replaces malloc(), that decides:
+   routing to a malloc() that the tool does not see would gain nothing.
+   Elsewhere the list above does (the two agree for every tool that
+   Valgrind ships). */
 static _PyValgrind_Mode
 default_mode(const char *tool)
 {
+    if (tool_replaces_malloc >= 0) {
+        return (tool_replaces_malloc ? _PyValgrind_MALLOC
+                                     : _PyValgrind_PYMALLOC);
+    }
     return (is_one_of(tool, pymalloc_tools) ? _PyValgrind_PYMALLOC
                                             : _PyValgrind_MALLOC);
+}
+
+/* Ask Valgrind first, then read the maps.  Not under DHAT: before 3.24 it
+   prints a warning for every request it does not know, and the maps have
+   named it already. */
+static void
+find_tool(void)
+{
+    char mapped[sizeof(tool_name)];
+    int in_maps = read_tool_name(mapped, sizeof(mapped));
+    if (!(in_maps && strcmp(mapped, "dhat") == 0)) {
+        unsigned needed = VALGRIND_GET_TOOLNAME(tool_name, sizeof(tool_name));
+        if (needed > 0 && needed <= sizeof(tool_name)) {
+            tool_source = "request";
+            tool_replaces_malloc = VALGRIND_REPLACES_MALLOC ? 1 : 0;
+            return;
+        }
+    }
+    if (in_maps) {
+        strcpy(tool_name, mapped);
+        tool_source = "maps";
+    }
+    else {
+        strcpy(tool_name, "unknown");
+        tool_source = "none";
+    }
 }
 
 /* PYTHONVALGRIND is read here, at the first allocation, before the command
@@ -168,9 +221,7 @@ decide(void *Py_UNUSED(arg))
         decided_mode = _PyValgrind_NATIVE;
         return 0;
     }
-    if (!read_tool_name(tool_name, sizeof(tool_name))) {
-        strcpy(tool_name, "unknown");
-    }
+    find_tool();
     _PyValgrind_Mode mode;
     if (parse_mode(getenv("PYTHONVALGRIND"), &mode) < 0
         || mode == _PyValgrind_UNDECIDED)
@@ -221,6 +272,13 @@ _PyValgrind_GetToolName(void)
 {
     (void)_PyValgrind_GetMode();
     return tool_name[0] != '\0' ? tool_name : NULL;
+}
+
+const char *
+_PyValgrind_GetToolSource(void)
+{
+    (void)_PyValgrind_GetMode();
+    return tool_source;
 }
 
 int

@@ -64,6 +64,11 @@ extern const char * _PyValgrind_ModeName(_PyValgrind_Mode mode);
    Valgrind whose tool cannot be told; NULL natively. */
 extern const char * _PyValgrind_GetToolName(void);
 
+/* Where the tool's name came from: "request" (Valgrind 3.27 and later
+   answer VALGRIND_GET_TOOLNAME), "maps" (/proc/self/maps), "none" (it
+   cannot be told); NULL natively. */
+extern const char * _PyValgrind_GetToolSource(void);
+
 /* 1 if the running tool is Memcheck: its client requests may be issued. */
 extern int _PyValgrind_RunningMemcheck(void);
 

@@ -209,12 +209,14 @@ class Log:
         self.session = {}       # the session-end marker's fields
         self.complete = True    # the XML file was closed properly
         self.suppressions = {}  # suppression name -> times used
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = _without_leak_summaries(f.read())
         try:
-            root = ET.parse(path).getroot()
+            root = ET.fromstring(text)
         except ET.ParseError:
             # The process died mid-report: read what was written.
             self.complete = False
-            root = _parse_truncated(path)
+            root = _parse_truncated(text)
         self._read(root)
 
     def _read(self, root):
@@ -413,10 +415,18 @@ def _marker(text):
     return json.loads(text[len(MARKER):])
 
 
-def _parse_truncated(path):
-    """The complete top-level elements of an XML file cut short."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        text = f.read()
+# Valgrind 3.26 (XML protocol 6) writes a <leak_summary> after each leak
+# search and leaves its <still_reachable> element unclosed (3.27 closes
+# it).  Nothing here reads the summaries: they are dropped before parsing.
+_LEAK_SUMMARY = re.compile(r"<leak_summary>.*?</leak_summary>\s*", re.S)
+
+
+def _without_leak_summaries(text):
+    return _LEAK_SUMMARY.sub("", text)
+
+
+def _parse_truncated(text):
+    """The complete top-level elements of an XML text cut short."""
     end = max(text.rfind(f"</{tag}>") + len(f"</{tag}>")
               for tag in ("error", "clientmsg", "fatal_signal"))
     body = text[text.find("<valgrindoutput>"):end] if end > 0 else ""
