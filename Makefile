@@ -49,7 +49,7 @@ demo: build
 
 # The project's tests, then CPython's own tests on the patched build and on
 # its free-threaded variant.
-check: deps build build-ft
+check: deps build build-ft valgrind-newest
 	@$(PYTHON) tests/run.py
 
 # The seeded-bug and noise checks alone, e.g. on another release:

@@ -29,6 +29,12 @@ PYTHON_FT = os.path.join(support.BUILD, "python-ft")
 # The suites that also run on the free-threaded build, when there is one.
 FREE_THREADED_SUITES = ["test_seeded_bugs", "test_memcheck_noise"]
 
+# The suites that also run under the newest Valgrind (make valgrind-newest,
+# valgrind.conf), when it is built: the seeded bugs, the noise checks and
+# the example's verdicts.  test_valgrind_versions compares the two.
+NEWEST_VALGRIND_SUITES = ["test_seeded_bugs", "test_memcheck_noise",
+                          "test_verdicts"]
+
 # CPython's tests that exercise what the series touches.  Not under Valgrind.
 CPYTHON_TESTS = ["test_valgrind", "test_capi", "test_embed", "test_gc",
                  "test_sys", "test_tracemalloc", "test_cmd_line",
@@ -103,17 +109,21 @@ def suite_main(module):
     print("RESULT %d %d %d" % result.counts(), flush=True)
 
 
-def run_suite(module, python=PYTHON):
-    """Run one tests/test_*.py in a child process of PYTHON; return (passed,
+def run_suite(module, python=PYTHON, valgrind=None):
+    """Run one tests/test_*.py in a child process of PYTHON, under the
+    Valgrind VALGRIND (a path; None: the one on PATH); return (passed,
     failed, skipped, output, wall seconds)."""
     started = time.monotonic()
-    p, f, s, out = run_suite_process(module, python)
+    env = dict(os.environ)
+    if valgrind is not None:
+        env["PATH"] = os.path.dirname(valgrind) + os.pathsep + env["PATH"]
+    p, f, s, out = run_suite_process(module, python, env)
     return p, f, s, out, time.monotonic() - started
 
 
-def run_suite_process(module, python):
+def run_suite_process(module, python, env):
     proc = subprocess.run([python, os.path.abspath(__file__), "--suite", module],
-                          cwd=HERE, capture_output=True, text=True)
+                          cwd=HERE, capture_output=True, text=True, env=env)
     out = proc.stdout + proc.stderr
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -190,17 +200,22 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
         # Each suite's line as it ends: a slow suite does not hold back the
         # results of the others.
-        runs = [(m, PYTHON) for m in modules]
+        runs = [(m, PYTHON, None) for m in modules]
         if os.path.exists(PYTHON_FT):
-            runs += [(m, PYTHON_FT) for m in modules
+            runs += [(m, PYTHON_FT, None) for m in modules
                      if m in FREE_THREADED_SUITES]
-        futures = {pool.submit(run_suite, m, python): (m, python)
-                   for m, python in runs}
+        newest = support.newest_valgrind()
+        if newest is not None:
+            runs += [(m, PYTHON, newest) for m in modules
+                     if m in NEWEST_VALGRIND_SUITES]
+        futures = {pool.submit(run_suite, *run): run for run in runs}
         for future in concurrent.futures.as_completed(futures):
-            (module, python), (p, f, s, out, wall) = (futures[future],
-                                                      future.result())
+            (module, python, valgrind), (p, f, s, out, wall) = (
+                futures[future], future.result())
             status = "ok" if f == 0 else "FAILED"
             on = "" if python == PYTHON else " on " + os.path.relpath(python)
+            if valgrind is not None:
+                on += " under " + os.path.relpath(valgrind)
             print("tests/%s.py%s: %d passed, %d failed, %d skipped: %s (%s)"
                   % (module, on, p, f, s, status, minutes(wall)), flush=True)
             if f:

@@ -582,20 +582,12 @@ class TestFrozenlistFT(TestFrozenlist):
     """frozenlist, on build/python-ft."""
 
     PYTHON = PYTHON_FT
-    # Out of make check until triaged (make check-realext runs it): its
-    # verdicts find first-use leaks of a few hundred bytes on
-    # build/python-ft.
-    IN_CHECK = False
 
 
 class TestPropcacheFT(TestPropcache):
     """propcache, on build/python-ft."""
 
     PYTHON = PYTHON_FT
-    # Out of make check until triaged (make check-realext runs it): its
-    # verdicts find first-use leaks of a few hundred bytes on
-    # build/python-ft.
-    IN_CHECK = False
 
 
 class TestFalconFT(TestFalcon):
