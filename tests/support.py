@@ -4,6 +4,7 @@ by memcheck.report.  Run by build/python, whose memcheck package builds the
 Valgrind command lines and reads Memcheck's XML for the tests and tools."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,13 @@ def newest_valgrind():
     path = os.path.join(TOP, "build", "valgrind-" + conf["VALGRIND_VERSION"],
                         "bin", "valgrind")
     return path if os.access(path, os.X_OK) else None
+
+
+def under_newest_valgrind():
+    """Whether the valgrind on PATH is the newest one (tests/run.py runs a
+    few suites under it)."""
+    newest = newest_valgrind()
+    return newest is not None and shutil.which("valgrind") == newest
 
 
 # The machines set these; CPython's own tests expect them unset
