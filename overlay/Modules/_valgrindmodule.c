@@ -17,28 +17,38 @@
 #include <valgrind/valgrind.h>    // RUNNING_ON_VALGRIND
 #include <valgrind/memcheck.h>    // VALGRIND_COUNT_LEAKS
 
-PyDoc_STRVAR(running_on_valgrind_doc,
-"running_on_valgrind()\n\
---\n\
-\n\
-Return the number of Valgrind layers the process runs under (0 natively).");
+/*[clinic input]
+module _valgrind
+[clinic start generated code]*/
+/*[clinic end generated code: output=da39a3ee5e6b4b0d input=fb9ec0bcc59ea9a1]*/
+
+#include "clinic/_valgrindmodule.c.h"
+
+/*[clinic input]
+_valgrind.running_on_valgrind
+
+Return the number of Valgrind layers the process runs under (0 natively).
+[clinic start generated code]*/
 
 static PyObject *
-running_on_valgrind(PyObject *module, PyObject *Py_UNUSED(ignored))
+_valgrind_running_on_valgrind_impl(PyObject *module)
+/*[clinic end generated code: output=83818f0eb1bba16d input=eaa0fd0b42281fe9]*/
 {
     return PyLong_FromLong((long)RUNNING_ON_VALGRIND);
 }
 
-PyDoc_STRVAR(tool_doc,
-"tool()\n\
---\n\
-\n\
-Return the running Valgrind tool ('memcheck', 'callgrind', ...), 'unknown'\n\
-under a Valgrind whose tool cannot be told (then PyMem_ and PyObject_ go to\n\
-malloc()), or None outside Valgrind.");
+/*[clinic input]
+_valgrind.tool
+
+Return the running Valgrind tool, or None outside Valgrind.
+
+The tool is 'memcheck', 'callgrind', ..., or 'unknown' under a Valgrind
+whose tool cannot be told (then PyMem_ and PyObject_ go to malloc()).
+[clinic start generated code]*/
 
 static PyObject *
-tool(PyObject *module, PyObject *Py_UNUSED(ignored))
+_valgrind_tool_impl(PyObject *module)
+/*[clinic end generated code: output=82df9cdfff1909c3 input=ff5343617188287f]*/
 {
     const char *name = _PyValgrind_GetToolName();
     if (name == NULL) {
@@ -47,17 +57,19 @@ tool(PyObject *module, PyObject *Py_UNUSED(ignored))
     return PyUnicode_FromString(name);
 }
 
-PyDoc_STRVAR(tool_source_doc,
-"tool_source()\n\
---\n\
-\n\
-Return where tool() came from: 'request' (Valgrind 3.27 and later name\n\
-the tool and say whether it replaces malloc(), and that decided the mode),\n\
-'maps' (an older Valgrind: the tool's executable in /proc/self/maps), or\n\
-'none' (it cannot be told).  None outside Valgrind.");
+/*[clinic input]
+_valgrind.tool_source
+
+Return where tool() came from, or None outside Valgrind.
+
+'request' (Valgrind 3.27 and later name the tool and say whether it
+replaces malloc(), and that decided the mode), 'maps' (an older Valgrind:
+the tool's executable in /proc/self/maps), or 'none' (it cannot be told).
+[clinic start generated code]*/
 
 static PyObject *
-tool_source(PyObject *module, PyObject *Py_UNUSED(ignored))
+_valgrind_tool_source_impl(PyObject *module)
+/*[clinic end generated code: output=b833a045e4ffd66f input=be30983ac682a120]*/
 {
     const char *source = _PyValgrind_GetToolSource();
     if (source == NULL) {
@@ -66,18 +78,20 @@ tool_source(PyObject *module, PyObject *Py_UNUSED(ignored))
     return PyUnicode_FromString(source);
 }
 
-PyDoc_STRVAR(mode_doc,
-"mode()\n\
---\n\
-\n\
-Return how PyMem_ and PyObject_ allocations are served in this process:\n\
-'malloc' (by the C library allocator), 'pymalloc', or 'pool' (pymalloc,\n\
-each block announced to Memcheck).\n\
-\n\
-Outside Valgrind the answer is always 'pymalloc'.");
+/*[clinic input]
+_valgrind.mode
+
+Return how PyMem_ and PyObject_ allocations are served in this process.
+
+'malloc' (by the C library allocator), 'pymalloc', or 'pool' (pymalloc,
+each block announced to Memcheck).
+
+Outside Valgrind the answer is always 'pymalloc'.
+[clinic start generated code]*/
 
 static PyObject *
-mode(PyObject *module, PyObject *Py_UNUSED(ignored))
+_valgrind_mode_impl(PyObject *module)
+/*[clinic end generated code: output=2812d76a2dddfda1 input=0f1f3362416235c4]*/
 {
     _PyValgrind_Mode mode = _PyValgrind_GetMode();
     if (mode == _PyValgrind_NATIVE) {
@@ -86,45 +100,43 @@ mode(PyObject *module, PyObject *Py_UNUSED(ignored))
     return PyUnicode_FromString(_PyValgrind_ModeName(mode));
 }
 
-PyDoc_STRVAR(count_errors_doc,
-"count_errors()\n\
---\n\
-\n\
-Return the number of errors Valgrind has found in this process so far.\n\
-\n\
-Every occurrence counts, also of an error already shown once.  A leak check\n\
-counts each new definitely lost record as one error.  0 outside Valgrind\n\
-and under tools that report no errors.");
+/*[clinic input]
+_valgrind.count_errors
+
+Return the number of errors Valgrind has found in this process so far.
+
+Every occurrence counts, also of an error already shown once.  A leak check
+counts each new definitely lost record as one error.  0 outside Valgrind
+and under tools that report no errors.
+[clinic start generated code]*/
 
 static PyObject *
-count_errors(PyObject *module, PyObject *Py_UNUSED(ignored))
+_valgrind_count_errors_impl(PyObject *module)
+/*[clinic end generated code: output=dc53f9e971cd93e1 input=a0204d5b1c207f61]*/
 {
     return PyLong_FromUnsignedLong((unsigned long)VALGRIND_COUNT_ERRORS);
 }
 
-PyDoc_STRVAR(marker_doc,
-"marker(text, /)\n\
---\n\
-\n\
-Write TEXT as a line of the Valgrind log, between the reports around it:\n\
-a <clientmsg> element with --xml=yes.  Does nothing outside Valgrind.");
+/* marker() and monitor() take a str object and convert it themselves with
+   PyUnicode_AsUTF8(), as they did before Argument Clinic: Clinic's str
+   converter would also reject an embedded null character. */
 
-/* The UTF-8 text of FUNC's str argument ARG, or NULL with an exception. */
-static const char *
-text_argument(const char *func, PyObject *arg)
-{
-    if (!PyUnicode_Check(arg)) {
-        PyErr_Format(PyExc_TypeError, "%s() argument must be str, not %T",
-                     func, arg);
-        return NULL;
-    }
-    return PyUnicode_AsUTF8(arg);
-}
+/*[clinic input]
+_valgrind.marker
+
+    text as text_obj: unicode
+    /
+
+Write TEXT as a line of the Valgrind log, between the reports around it.
+
+With --xml=yes it is a <clientmsg> element.  Does nothing outside Valgrind.
+[clinic start generated code]*/
 
 static PyObject *
-marker(PyObject *module, PyObject *arg)
+_valgrind_marker_impl(PyObject *module, PyObject *text_obj)
+/*[clinic end generated code: output=0da103461b13bdfe input=ada8cde56f0dd811]*/
 {
-    const char *text = text_argument("marker", arg);
+    const char *text = PyUnicode_AsUTF8(text_obj);
     if (text == NULL) {
         return NULL;
     }
@@ -134,19 +146,24 @@ marker(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(monitor_doc,
-"monitor(command, /)\n\
---\n\
-\n\
-Run a Valgrind monitor command (as gdb's \"monitor\" or vgdb would), for\n\
-example \"who_points_at 0x4a5b000\" under Memcheck; its output goes to the\n\
-Valgrind log.  Return True if the tool knows the command, False if it\n\
-does not or outside Valgrind.");
+/*[clinic input]
+_valgrind.monitor
+
+    command as command_obj: unicode
+    /
+
+Run a Valgrind monitor command, as gdb's "monitor" or vgdb would.
+
+For example "who_points_at 0x4a5b000" under Memcheck; its output goes to
+the Valgrind log.  Return True if the tool knows the command, False if it
+does not or outside Valgrind.
+[clinic start generated code]*/
 
 static PyObject *
-monitor(PyObject *module, PyObject *arg)
+_valgrind_monitor_impl(PyObject *module, PyObject *command_obj)
+/*[clinic end generated code: output=f1b5e7b53d68da9e input=56e2a4338026e1e5]*/
 {
-    const char *command = text_argument("monitor", arg);
+    const char *command = PyUnicode_AsUTF8(command_obj);
     if (command == NULL) {
         return NULL;
     }
@@ -210,19 +227,6 @@ static PyStructSequence_Desc leak_counts_desc = {
     8
 };
 
-PyDoc_STRVAR(leak_check_doc,
-"leak_check()\n\
---\n\
-\n\
-Run a full garbage collection, then a Memcheck leak search, and return a\n\
-LeakCounts of what was added since the previous leak_check() call:\n\
-leaked (definitely + indirectly lost: Memcheck's client interface counts\n\
-them together; the records in the log tell them apart), possible,\n\
-reachable and suppressed, in bytes and blocks.\n\
-\n\
-The search reports the loss records that grew, as a leak check with\n\
---leak-check=full does, in the Valgrind log.  Outside Memcheck no search\n\
-runs and every count is 0.");
 
 /* Search, and store in ADDED what the search added to Memcheck's totals. */
 static void
@@ -245,8 +249,24 @@ search_leaks(leak_totals *added)
     PyMutex_Unlock(&leak_search.mutex);
 }
 
+/*[clinic input]
+_valgrind.leak_check
+
+Run a full garbage collection, then a Memcheck leak search.
+
+Return a LeakCounts of what was added since the previous leak_check()
+call: leaked (definitely + indirectly lost: Memcheck's client interface
+counts them together; the records in the log tell them apart), possible,
+reachable and suppressed, in bytes and blocks.
+
+The search reports the loss records that grew, as a leak check with
+--leak-check=full does, in the Valgrind log.  Outside Memcheck no search
+runs and every count is 0.
+[clinic start generated code]*/
+
 static PyObject *
-leak_check(PyObject *module, PyObject *Py_UNUSED(ignored))
+_valgrind_leak_check_impl(PyObject *module)
+/*[clinic end generated code: output=af977c8d873c85d9 input=998a95166274fc20]*/
 {
     if (_PyValgrind_RunningMemcheck()) {
         (void)PyGC_Collect();
@@ -275,23 +295,25 @@ leak_check(PyObject *module, PyObject *Py_UNUSED(ignored))
     return counts;
 }
 
-PyDoc_STRVAR(set_test_tag_doc,
-"set_test_tag(number)\n\
---\n\
-\n\
-Tag what is allocated from now on with NUMBER, 0 to 65535; a number whose\n\
-low byte is 0 means no tag.  In malloc mode the stack that Memcheck records\n\
-for each block then has the functions group_tag_GG and test_tag_TT (GG, TT:\n\
-the high and low byte of NUMBER in hexadecimal), so that a leak record\n\
-names the test that allocated the block.  No effect in other modes.");
+/*[clinic input]
+_valgrind.set_test_tag
+
+    number: int
+    /
+
+Tag what is allocated from now on with NUMBER, 0 to 65535.
+
+A number whose low byte is 0 means no tag.  In malloc mode the stack that
+Memcheck records for each block then has the functions group_tag_GG and
+test_tag_TT (GG, TT: the high and low byte of NUMBER in hexadecimal), so
+that a leak record names the test that allocated the block.  No effect in
+other modes.
+[clinic start generated code]*/
 
 static PyObject *
-set_test_tag(PyObject *module, PyObject *arg)
+_valgrind_set_test_tag_impl(PyObject *module, int number)
+/*[clinic end generated code: output=ad6081bb13cfb53c input=9376a5c2163ae5fa]*/
 {
-    int number = PyLong_AsInt(arg);
-    if (number == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
     if (number < 0 || number > 0xffff) {
         PyErr_SetString(PyExc_ValueError, "a test tag is from 0 to 65535");
         return NULL;
@@ -301,16 +323,15 @@ set_test_tag(PyObject *module, PyObject *arg)
 }
 
 static PyMethodDef valgrind_methods[] = {
-    {"running_on_valgrind", running_on_valgrind, METH_NOARGS,
-     running_on_valgrind_doc},
-    {"tool", tool, METH_NOARGS, tool_doc},
-    {"tool_source", tool_source, METH_NOARGS, tool_source_doc},
-    {"mode", mode, METH_NOARGS, mode_doc},
-    {"count_errors", count_errors, METH_NOARGS, count_errors_doc},
-    {"leak_check", leak_check, METH_NOARGS, leak_check_doc},
-    {"marker", marker, METH_O, marker_doc},
-    {"set_test_tag", set_test_tag, METH_O, set_test_tag_doc},
-    {"monitor", monitor, METH_O, monitor_doc},
+    _VALGRIND_RUNNING_ON_VALGRIND_METHODDEF
+    _VALGRIND_TOOL_METHODDEF
+    _VALGRIND_TOOL_SOURCE_METHODDEF
+    _VALGRIND_MODE_METHODDEF
+    _VALGRIND_COUNT_ERRORS_METHODDEF
+    _VALGRIND_LEAK_CHECK_METHODDEF
+    _VALGRIND_MARKER_METHODDEF
+    _VALGRIND_SET_TEST_TAG_METHODDEF
+    _VALGRIND_MONITOR_METHODDEF
     {NULL, NULL}
 };
 
