@@ -385,6 +385,15 @@ class ExtensionSuiteTests(unittest.TestCase):
         self.assertIn("K must be between 1 and N", proc.stderr)
 
 
+# tests/run.py runs this suite under the newest Valgrind too: there the
+# example's verdicts (the classes above); these two, slower, run under the
+# system's Valgrind only.
+SYSTEM_VALGRIND_ONLY = unittest.skipIf(
+    support.under_newest_valgrind(),
+    "under the newest Valgrind, make check runs the example's verdicts only")
+
+
+@SYSTEM_VALGRIND_ONLY
 class CleanSuiteTests(unittest.TestCase):
     """No false verdict: CPython's own tests of two C accelerators, each
     test followed by a leak search."""
@@ -425,6 +434,7 @@ class T(unittest.TestCase):
 '''
 
 
+@SYSTEM_VALGRIND_ONLY
 class RegrtestTests(unittest.TestCase):
     """python -m test --valgrind on test files made for it."""
 

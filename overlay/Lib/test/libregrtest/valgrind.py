@@ -18,28 +18,39 @@ import shutil
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from memcheck import parse_shard, in_shard
 from memcheck.command import verdict_command
-from memcheck.report import Log, leak_summary
+from memcheck.report import Finding, Log, leak_summary
 
-from .result import State
+from .result import State, TestResult
+from .utils import StrPath, TestList, TestName
 
-# Counts for the summary, in the main process.
-_checked = []           # (test file, number of errors, leaked bytes)
+if TYPE_CHECKING:
+    from memcheck.checker import Checker
+
+# An entry of KNOWN_FILE: (test id pattern, category, reason).
+KnownEntry = tuple[str, str, str]
+
+# Counts for the summary, in the main process: (test file, number of
+# errors, leaked bytes).
+_checked: list[tuple[TestName, int, int]] = []
 
 # The test cases that --valgrind does not fail on, and why (the file says
 # how to read it).
 KNOWN_FILE = os.path.join(os.path.dirname(__file__), "valgrind_known.txt")
 NOT_RUN = ("emulation", "resources")
 CATEGORIES = NOT_RUN + ("cpython-bug",)
-known_entries = None    # read_known()'s, as --valgrind-known chose
+# read_known()'s, as --valgrind-known chose
+known_entries: list[KnownEntry] | None = None
 
 
-def read_known(path=KNOWN_FILE):
+def read_known(path: StrPath = KNOWN_FILE) -> list[KnownEntry]:
     """The entries of PATH: [(test id pattern, category, reason)], the id
     relative to the test package (test_os.TimerfdTests.test_x)."""
-    entries = []
+    entries: list[KnownEntry] = []
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             line = line.strip()
@@ -50,23 +61,25 @@ def read_known(path=KNOWN_FILE):
                 raise ValueError(f"{path}:{number}: expected 'test_file[.Class."
                                  f"case]  category  reason' with a category "
                                  f"of {', '.join(CATEGORIES)}: {line!r}")
-            entries.append(tuple(parts))
+            test, category, reason = parts
+            entries.append((test, category, reason))
     return entries
 
 
-def _ids(test):
+def _ids(test: str) -> tuple[str, str]:
     """The test ids an entry's TEST stands for: of the test package, or of
     a --testdir."""
     return (f"test.{test}", test)
 
 
-def ignored_tests(entries):
+def ignored_tests(entries: list[KnownEntry]) -> list[str]:
     """The patterns of regrtest's --ignore for the cases not to run."""
     return [pattern for test, category, _ in entries if category in NOT_RUN
             for pattern in _ids(test)]
 
 
-def _known_finding(test_name, finding, entries):
+def _known_finding(test_name: TestName, finding: Finding,
+                   entries: list[KnownEntry]) -> bool:
     """Whether FINDING, of the file TEST_NAME, is a known CPython bug: in a
     listed test case; outside any case, of a listed file; or a leak of
     first use in a group of cases that holds a listed case, at a function
@@ -86,7 +99,7 @@ def _known_finding(test_name, finding, entries):
     return False
 
 
-def _names_a_frame(reason, finding):
+def _names_a_frame(reason: str, finding: Finding) -> bool:
     """Whether REASON names a function of FINDING's shown frames (C names
     with an underscore: _copy_string_obj_raw, PyConfig_SetString; a
     compiler's clone, channel_send.constprop.0, by its function's name)."""
@@ -95,7 +108,7 @@ def _names_a_frame(reason, finding):
                for frame in finding.caller_frames())
 
 
-def unavailable():
+def unavailable() -> str | None:
     """Why --valgrind cannot run here, or None."""
     try:
         import _valgrind
@@ -107,7 +120,7 @@ def unavailable():
     return None
 
 
-def shard_tests(tests, shard):
+def shard_tests(tests: TestList, shard: str | None) -> TestList:
     """The K-th of N round-robin slices of TESTS (in their given order),
     for --shard K/N."""
     if shard is None:
@@ -116,18 +129,20 @@ def shard_tests(tests, shard):
             if in_shard(i, parse_shard(shard))]
 
 
-def new_xml_file(test_name):
+def new_xml_file(test_name: TestName) -> StrPath:
     fd, path = tempfile.mkstemp(prefix=f"{test_name}-", suffix=".memcheck.xml")
     os.close(fd)
     return path
 
 
-def worker_command(python_cmd, options, xml_file):
-    """PYTHON_CMD (the worker's command line) run under Memcheck."""
-    return verdict_command(python_cmd, xml_file, options)
+def worker_command(python_cmd: list[str], options: Sequence[str] | None,
+                   xml_file: StrPath) -> list[str]:
+    """PYTHON_CMD (the worker's command line) run under Memcheck, with the
+    extra Valgrind OPTIONS."""
+    return verdict_command(python_cmd, xml_file, options or ())
 
 
-def mark_test_cases(xml_file):
+def mark_test_cases(xml_file: StrPath) -> None:
     """In the worker: a verdict per test case.  XML_FILE: the worker's
     Memcheck log, which the checker reads as it runs."""
     from memcheck.checker import Checker
@@ -138,46 +153,49 @@ def mark_test_cases(xml_file):
     install(_checker)
 
 
-def end_of_tests():
+def end_of_tests() -> None:
     """In the worker: what Memcheck reports after this comes from the
     process's exit (leaks)."""
     if _checker is not None:
         _checker.end_session()
 
 
-_checker = None
+_checker: "Checker | None" = None
 
 
 class WorkerReport:
     """The findings in one worker's XML file (which it removes); those of
     known CPython bugs (KNOWN_FILE) apart."""
 
-    def __init__(self, test_name, xml_file, known=None):
+    def __init__(self, test_name: TestName, xml_file: StrPath,
+                 known: list[KnownEntry] | None = None) -> None:
         self.test_name = test_name
+        self.log: Log | None
         try:
             self.log = Log(xml_file) if os.path.getsize(xml_file) else None
         finally:
             os.unlink(xml_file)
-        findings = self.log.findings if self.log else []
+        findings: list[Finding] = self.log.findings if self.log else []
         for _, group_leaks in (self.log.first_use + self.log.unnarrowed
                                if self.log else ()):
             findings += group_leaks
         entries = (known if known is not None else known_entries
                    if known_entries is not None else read_known())
-        self.known = [f for f in findings
-                      if _known_finding(test_name, f, entries)]
-        self.findings = [f for f in findings if f not in self.known]
+        self.known: list[Finding] = [f for f in findings
+                                     if _known_finding(test_name, f, entries)]
+        self.findings: list[Finding] = [f for f in findings
+                                        if f not in self.known]
 
-    def by_test_case(self):
+    def by_test_case(self) -> dict[str, list[Finding]]:
         """{test case id: its findings}, in the order they ran."""
-        cases = {}
+        cases: dict[str, list[Finding]] = {}
         for finding in self.findings:
             if finding.test is not None:
                 cases.setdefault(finding.test, []).append(finding)
         return cases
 
-    def text(self):
-        lines = []
+    def text(self) -> str:
+        lines: list[str] = []
         if self.known:
             lines.append(f"\nMemcheck: {self.test_name}: known CPython "
                          f"bugs: {summary(self.known)}")
@@ -198,7 +216,7 @@ class WorkerReport:
             lines.append(finding.format())
         return "\n".join(lines)
 
-    def apply(self, result):
+    def apply(self, result: TestResult) -> None:
         """Fail RESULT (a TestResult) when there are findings."""
         errors = sum(1 for f in self.findings if not f.is_leak)
         leaked = sum(f.added_bytes for f in self.findings if f.is_leak)
@@ -210,19 +228,21 @@ class WorkerReport:
         if result.xml_data is not None:
             self._mark_junit(result)
 
-    def _mark_junit(self, result):
+    def _mark_junit(self, result: TestResult) -> None:
         """Mark each failing test case in the worker's JUnit XML; findings
         of no test case go into a test case "memcheck" of the file."""
+        assert result.xml_data is not None
         cases = self.by_test_case()
-        marked = set()
-        xml_data = []
+        marked: set[str] = set()
+        xml_data: list[str] = []
         for text in result.xml_data:
             suite = ET.fromstring(text)
             for case in suite.iter("testcase"):
-                findings = cases.get(case.get("name"))
+                name = case.get("name", "")
+                findings = cases.get(name)
                 if findings:
                     _add_failure(case, findings)
-                    marked.add(case.get("name"))
+                    marked.add(name)
                     suite.set("failures",
                               str(int(suite.get("failures", 0)) + 1))
             xml_data.append(ET.tostring(suite, encoding="unicode"))
@@ -237,7 +257,7 @@ class WorkerReport:
         result.xml_data = xml_data
 
 
-def summary(findings):
+def summary(findings: list[Finding]) -> str:
     errors = sum(1 for f in findings if not f.is_leak)
     parts = [f"{errors} error(s)"] if errors else []
     leaks = leak_summary(findings)
@@ -246,13 +266,13 @@ def summary(findings):
     return "; ".join(parts)
 
 
-def _add_failure(case, findings):
+def _add_failure(case: ET.Element, findings: list[Finding]) -> None:
     failure = ET.SubElement(case, "failure",
                             message="Memcheck: " + summary(findings))
     failure.text = "\n".join(f.format() for f in findings)
 
 
-def print_summary():
+def print_summary() -> None:
     if not _checked:
         return
     with_errors = [name for name, errors, _ in _checked if errors]
