@@ -1,0 +1,156 @@
+"""CPython's own checks of the code that the series adds, on the patched tree
+of the interpreter under test (build/src for build/python):
+
+- Argument Clinic: Modules/_valgrindmodule.c's generated code
+  (Modules/clinic/_valgrindmodule.c.h and the checksums in the .c file) is
+  what Tools/clinic/clinic.py generates, as CPython's `make clinic` leaves it.
+- mypy with Lib/test/libregrtest/mypy.ini, as CPython's CI runs it (from
+  the root of the tree): libregrtest, valgrind.py included, type-checks.
+  Debian's mypy is older than the one CPython pins
+  (Tools/requirements-dev.txt) and reports a few errors in the pristine
+  release's own libregrtest; the patched tree must add none to those.
+"""
+
+import collections
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+OVERLAY = os.path.join(TOP, "overlay")
+# The prepared source tree of the interpreter under test.
+SRC = sysconfig.get_config_var("srcdir")
+
+# The files Argument Clinic generates code in, relative to the tree.
+CLINIC_FILE = os.path.join("Modules", "_valgrindmodule.c")
+CLINIC_OUTPUTS = [CLINIC_FILE,
+                  os.path.join("Modules", "clinic", "_valgrindmodule.c.h")]
+
+MYPY_INI = os.path.join("Lib", "test", "libregrtest", "mypy.ini")
+LIBREGRTEST = "Lib/test/libregrtest/"
+# A line of mypy's output with --no-pretty: PATH:LINE: error: MESSAGE
+MYPY_ERROR = re.compile(r"^(?P<path>[^:\s]+):\d+: error: (?P<message>.*)$")
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def pristine_tarball():
+    """The release's tarball that make build prepared the tree from
+    (tools/fetch-source), or None."""
+    path = os.environ.get("CPYTHON_TARBALL")
+    if path:
+        return path if os.path.isfile(path) else None
+    conf = {}
+    with open(os.path.join(TOP, "source.conf")) as f:
+        for line in f:
+            match = re.match(r"\s*(\w+)=(\S+)", line)
+            if match:
+                conf.setdefault(match.group(1), match.group(2))
+    path = os.path.join(TOP, "build", "downloads", "%s_%s.orig.tar.xz"
+                        % (conf["DEBIAN_SOURCE_PACKAGE"], platform.python_version()))
+    return path if os.path.isfile(path) else None
+
+
+def extract_libregrtest(tarball, dest):
+    """Extract the tarball's Lib/test/libregrtest into DEST; return the root
+    of the tree it is in."""
+    with tarfile.open(tarball) as tar:
+        members = [m for m in tar.getmembers()
+                   if m.name.partition("/")[2].startswith(LIBREGRTEST)]
+        if not members:
+            raise AssertionError("%s has no %s" % (tarball, LIBREGRTEST))
+        tar.extractall(dest, members, filter="data")
+    return os.path.join(dest, members[0].name.partition("/")[0])
+
+
+class ClinicTest(unittest.TestCase):
+    def test_generated_code_up_to_date(self):
+        """Argument Clinic run on a copy of overlay/'s _valgrindmodule.c
+        changes neither it nor its clinic/_valgrindmodule.c.h: the generated
+        code is current and nobody edited it by hand (Clinic stops on a
+        checksum mismatch)."""
+        clinic = os.path.join(SRC, "Tools", "clinic", "clinic.py")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in CLINIC_OUTPUTS:
+                os.makedirs(os.path.dirname(os.path.join(tmp, name)),
+                            exist_ok=True)
+                shutil.copyfile(os.path.join(OVERLAY, name),
+                                os.path.join(tmp, name))
+            proc = subprocess.run([sys.executable, clinic,
+                                   os.path.join(tmp, CLINIC_FILE)],
+                                  capture_output=True, text=True)
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+            for name in CLINIC_OUTPUTS:
+                with self.subTest(name):
+                    self.assertEqual(
+                        read_bytes(os.path.join(tmp, name)),
+                        read_bytes(os.path.join(OVERLAY, name)),
+                        "Argument Clinic regenerates overlay/%s: run it on "
+                        "the file and commit its output" % name)
+
+    def test_prepared_tree_has_overlay_files(self):
+        """build/src's copies are the overlay's: the build compiles the
+        checked code."""
+        for name in CLINIC_OUTPUTS:
+            with self.subTest(name):
+                self.assertEqual(read_bytes(os.path.join(SRC, name)),
+                                 read_bytes(os.path.join(OVERLAY, name)),
+                                 "build/src is stale: make build")
+
+
+class MypyTest(unittest.TestCase):
+    def run_mypy(self, root):
+        """mypy as CPython's CI runs it on libregrtest, in the tree ROOT:
+        Counter({(path, message): count}) of its errors (line numbers left
+        out: the patches move lines)."""
+        with tempfile.TemporaryDirectory() as cache:
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith("PYTHON")}
+            proc = subprocess.run(
+                [self.mypy, "--config-file", MYPY_INI, "--no-pretty",
+                 "--no-error-summary", "--cache-dir", cache],
+                cwd=root, env=env, capture_output=True, text=True)
+        errors = collections.Counter()
+        for line in proc.stdout.splitlines():
+            match = MYPY_ERROR.match(line)
+            if match:
+                errors[match.group("path"), match.group("message")] += 1
+        # 0: clean; 1: errors found; anything else: mypy did not run.
+        self.assertIn(proc.returncode, (0, 1), proc.stdout + proc.stderr)
+        self.assertEqual(proc.returncode == 1, bool(errors),
+                         proc.stdout + proc.stderr)
+        return errors, proc.stdout
+
+    def test_libregrtest(self):
+        self.mypy = shutil.which("mypy")
+        if self.mypy is None:
+            self.skipTest("mypy is not installed (Debian's package: mypy)")
+        tarball = pristine_tarball()
+        if tarball is None:
+            self.skipTest("no tarball of CPython %s to compare with "
+                          "(make build fetches it)" % platform.python_version())
+        patched, output = self.run_mypy(SRC)
+        with tempfile.TemporaryDirectory() as tmp:
+            pristine, _ = self.run_mypy(extract_libregrtest(tarball, tmp))
+        added = patched - pristine
+        if added:
+            self.fail("mypy --config-file %s: errors in the patched tree "
+                      "that the pristine release does not have:\n%s\n"
+                      "mypy's output:\n%s"
+                      % (MYPY_INI, "\n".join("%s: %s" % key for key in added),
+                         output))
+
+
+if __name__ == "__main__":
+    unittest.main()
