@@ -26,7 +26,10 @@ import support
 TOP = support.TOP
 TOOLS = os.path.join(TOP, "tools")
 WORKFLOWS = os.path.join(TOP, ".github", "workflows")
-BUILT = os.path.join(TOP, "build", "obj")
+# The build under test (build/, or build/cpython-RELEASE/ for make check
+# CPYTHON=RELEASE) and its release.
+BUILT = os.path.join(support.BUILD, "obj")
+RELEASE = platform.python_version()
 SHARDS = 40
 
 
@@ -70,9 +73,9 @@ class Runner:
     """A job's environment on a runner: RUNNER_TEMP, and the PATH that the
     steps' GITHUB_PATH files have grown."""
 
-    def __init__(self, test):
+    def __init__(self, add_cleanup):
         self.tmp = tempfile.mkdtemp()
-        test.addCleanup(shutil.rmtree, self.tmp, True)
+        add_cleanup(shutil.rmtree, self.tmp, True)
         self.temp = os.path.join(self.tmp, "runner-temp")
         os.mkdir(self.temp)
         self.path = [d for d in os.environ["PATH"].split(os.pathsep)]
@@ -114,7 +117,7 @@ class Plan(unittest.TestCase):
     """tools/ci-setup plan: the inputs checked, the cache named."""
 
     def plan(self, **env):
-        runner = Runner(self)
+        runner = Runner(self.addCleanup)
         proc, outputs, env_file, added = runner.step(ci_setup("plan"), env)
         return runner, proc, outputs, env_file, added
 
@@ -179,7 +182,7 @@ class Plan(unittest.TestCase):
             shutil.copy(os.path.join(TOP, name), copy)
 
         def key():
-            runner = Runner(self)
+            runner = Runner(self.addCleanup)
             proc, outputs, _, _ = runner.step(
                 [os.path.join(copy, "tools", "ci-setup"), "plan"],
                 {"CPYTHON_PREFIX": "/opt/pyvg"})
@@ -216,13 +219,14 @@ class Plan(unittest.TestCase):
 
 
 def needs_a_build():
-    """Why build/obj cannot be installed from as it is, or None."""
+    """Why BUILT cannot be installed from as it is, or None."""
     if not os.access(os.path.join(BUILT, "python"), os.X_OK):
-        return "build/obj is not built (make build)"
+        return "%s is not built (make build)" % os.path.relpath(BUILT, TOP)
     dry = subprocess.run(["make", "-C", BUILT, "-n", "all"], capture_output=True,
                          text=True)
     if dry.returncode != 0 or re.search(r"^\s*(gcc|cc|clang)\s", dry.stdout, re.M):
-        return "build/obj is not up to date (make build): it is not rebuilt here"
+        return ("%s is not up to date (make build): it is not rebuilt here"
+                % os.path.relpath(BUILT, TOP))
     return None
 
 
@@ -235,18 +239,14 @@ class Install(unittest.TestCase):
         reason = needs_a_build()
         if reason:
             raise unittest.SkipTest(reason)
-        cls.runner = Runner(cls)
-        proc, cls.plan, _, _ = cls.runner.step(ci_setup("plan"))
+        cls.runner = Runner(cls.addClassCleanup)
+        proc, cls.plan, _, _ = cls.runner.step(ci_setup("plan"), {"CPYTHON": RELEASE})
         assert proc.returncode == 0, proc.stderr
         started = time.monotonic()
         cls.proc, cls.outputs, cls.env_file, cls.added = cls.runner.step(
-            ci_setup("install"), {"CPYTHON_BUILT": BUILT,
+            ci_setup("install"), {"CPYTHON": RELEASE, "CPYTHON_BUILT": BUILT,
                                   "CPYTHON_PREFIX": cls.plan["prefix"]})
         cls.install_seconds = time.monotonic() - started
-
-    @classmethod
-    def addCleanup(cls, function, *args):    # for Runner
-        cls.addClassCleanup(function, *args)
 
     def test_installed_on_path(self):
         self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
@@ -265,7 +265,7 @@ class Install(unittest.TestCase):
     def test_again_is_a_no_op(self):
         started = time.monotonic()
         proc, outputs, _, added = self.runner.step(
-            ci_setup("install"), {"CPYTHON_BUILT": BUILT,
+            ci_setup("install"), {"CPYTHON": RELEASE, "CPYTHON_BUILT": BUILT,
                                   "CPYTHON_PREFIX": self.plan["prefix"]})
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("installed for this key already", proc.stderr)
@@ -275,7 +275,8 @@ class Install(unittest.TestCase):
 
     def test_self_check(self):
         proc, outputs, _, _ = self.runner.step(
-            ci_setup("self-check"), {"CPYTHON_PREFIX": self.plan["prefix"]})
+            ci_setup("self-check"), {"CPYTHON": RELEASE,
+                                     "CPYTHON_PREFIX": self.plan["prefix"]})
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("natively: _valgrind.mode() = pymalloc", proc.stdout)
         self.assertRegex(proc.stdout, r"under valgrind-[\d.]+: running_on_valgrind\(\), "
@@ -293,7 +294,7 @@ class SelfCheckFails(unittest.TestCase):
         with open(os.path.join(prefix, "bin", "python3"), "w") as f:
             f.write('#!/bin/sh\nexec %s -c "import _no_such_module"\n' % sys.executable)
         os.chmod(os.path.join(prefix, "bin", "python3"), 0o755)
-        proc, _, _, _ = Runner(self).step(ci_setup("self-check"),
+        proc, _, _, _ = Runner(self.addCleanup).step(ci_setup("self-check"),
                                           {"CPYTHON_PREFIX": prefix})
         self.assertEqual(proc.returncode, 1)
         self.assertIn("cannot import _valgrind: not a build of this series", proc.stderr)
@@ -338,7 +339,7 @@ class SuiteWorkflow(unittest.TestCase):
         bindir = os.path.join(self.copy, "bin")
         os.mkdir(bindir)
         os.symlink(sys.executable, os.path.join(bindir, "python3"))
-        self.runner = Runner(self)
+        self.runner = Runner(self.addCleanup)
         self.runner.path.insert(0, bindir)
 
     def merge(self):
