@@ -284,9 +284,38 @@ class Install(unittest.TestCase):
         self.assertEqual(outputs, {})
 
 
-class SelfCheckFails(unittest.TestCase):
+class SelfCheck(unittest.TestCase):
+    """tools/ci-setup self-check on an interpreter in a prefix of its own
+    (a link to the build's)."""
 
-    def test_not_this_series(self):
+    def prefix_with(self, python):
+        prefix = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, prefix)
+        os.mkdir(os.path.join(prefix, "bin"))
+        os.symlink(python, os.path.join(prefix, "bin", "python3"))
+        return prefix
+
+    @unittest.skipUnless(os.path.exists(os.path.join(support.BUILD, "obj-ft", "python")),
+                         "no free-threaded build (make build-ft)")
+    def test_free_threaded_is_in_pool_mode(self):
+        prefix = self.prefix_with(os.path.join(support.BUILD, "obj-ft", "python"))
+        proc, _, _, _ = Runner(self.addCleanup).step(
+            ci_setup("self-check"), {"CPYTHON": RELEASE, "CPYTHON_PREFIX": prefix,
+                                     "CPYTHON_VARIANT": "free-threaded"})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("mode() = 1 memcheck pool", proc.stdout)
+
+    def test_wrong_variant_is_found(self):
+        # The GIL build given as the free-threaded one: not in pool mode.
+        prefix = self.prefix_with(os.path.join(support.BUILD, "obj", "python"))
+        proc, _, _, _ = Runner(self.addCleanup).step(
+            ci_setup("self-check"), {"CPYTHON": RELEASE, "CPYTHON_PREFIX": prefix,
+                                     "CPYTHON_VARIANT": "free-threaded"})
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("under Memcheck the series should say '1 memcheck pool', "
+                      "not '1 memcheck malloc'", proc.stderr)
+
+    def test_not_this_series_fails(self):
         # An interpreter without the series: the check says so.
         prefix = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, prefix)
@@ -295,7 +324,7 @@ class SelfCheckFails(unittest.TestCase):
             f.write('#!/bin/sh\nexec %s -c "import _no_such_module"\n' % sys.executable)
         os.chmod(os.path.join(prefix, "bin", "python3"), 0o755)
         proc, _, _, _ = Runner(self.addCleanup).step(ci_setup("self-check"),
-                                          {"CPYTHON_PREFIX": prefix})
+                                                     {"CPYTHON_PREFIX": prefix})
         self.assertEqual(proc.returncode, 1)
         self.assertIn("cannot import _valgrind: not a build of this series", proc.stderr)
 
