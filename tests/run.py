@@ -39,6 +39,10 @@ NEWEST_VALGRIND_SUITES = ["test_seeded_bugs", "test_memcheck_noise",
 CPYTHON_TESTS = ["test_valgrind", "test_capi", "test_embed", "test_gc",
                  "test_sys", "test_tracemalloc", "test_cmd_line",
                  "test_regrtest"]
+# On the free-threaded build, those of its allocator and GC (test_regrtest,
+# the slowest, runs on build/python: libregrtest is the same).
+CPYTHON_TESTS_FT = ["test_valgrind", "test_capi", "test_embed", "test_gc",
+                    "test_sys", "test_tracemalloc"]
 
 # One slice of CPython's whole suite under --valgrind, chosen by the date:
 # --shard K/80, half of a shard of make valgrindtest-all (40), so that every
@@ -228,9 +232,10 @@ def main():
         builds = [PYTHON] + ([PYTHON_FT] if os.path.exists(PYTHON_FT) else [])
         for python in builds:
             started = time.monotonic()
-            p, f, s = run_cpython_tests(python)
+            tests = CPYTHON_TESTS if python == PYTHON else CPYTHON_TESTS_FT
+            p, f, s = run_cpython_tests(python, tests)
             print("CPython tests on %s (%s): %d passed, %d failed, %d skipped"
-                  " (%s)" % (os.path.relpath(python), " ".join(CPYTHON_TESTS),
+                  " (%s)" % (os.path.relpath(python), " ".join(tests),
                             p, f, s, minutes(time.monotonic() - started)),
                   flush=True)
             passed += p

@@ -420,12 +420,6 @@ class TestMultidict(RealExtension, unittest.TestCase):
     heap-type bases (MultiDict, MultiDictProxy)."""
 
     NAME = "multidict"
-    # Out of make check until triaged (make check-realext runs it): with
-    # objects announced at their address, heap types that the suite's
-    # subclassing tests make are reported definitely lost at exit (968 B
-    # each, the leaked objects under them), which the exit walk's pass over
-    # every subclass of object used to keep reachable.
-    IN_CHECK = False
 
     # Real reference leaks of multidict 6.4.3 (FINDINGS.md, "multidict"):
     KNOWN_BUGS = (
@@ -439,8 +433,22 @@ class TestMultidict(RealExtension, unittest.TestCase):
         "pair_list_pop_one",
     )
 
-    KNOWN = KNOWN_BUGS
+    # The tp_dealloc of each of its heap types (multidict_tp_dealloc,
+    # multidict_proxy_tp_dealloc, multidict_iter_dealloc,
+    # multidict_view_dealloc) frees the object without
+    # Py_DECREF(Py_TYPE(self)): every instance leaks a reference to its
+    # type, so the types that module_exec makes, and the Python subclasses
+    # that the tests derive, are never freed.  At exit one block of each
+    # type's cycle (the type, its dict, a method descriptor, a subclass
+    # registry entry: which one varies from run to run) is definitely lost,
+    # the rest indirectly: blocks made while a type was created.  The exit
+    # walk of earlier builds kept every type reachable and hid it.
+    LEAKED_OBJECTS = ("_PyType_FromMetaclass_impl", "type_new_impl",
+                      "type_ready")
+    KNOWN = KNOWN_BUGS + LEAKED_OBJECTS + ("*::test_multidict_subclassing*",
+                                           "*::test_subclassed_multidict*")
     BLAMED = {
+        "type_new_impl": "*::test_*subclass*",
         "multidict_itemsview_or2": "*::TestCIMultiDict::test_items_case_insensitive_ror*",
         "multidict_itemsview_sub1":
             "*::TestCIMultiDict::test_items_case_insensitive_*",
@@ -448,8 +456,8 @@ class TestMultidict(RealExtension, unittest.TestCase):
     }
 
     # Besides those, silent: the 14 "possibly lost" records of heap-type
-    # subclass registries (add_subclass) that it had before the exit-time
-    # walk kept them are gone.  FINDINGS.md, "multidict".
+    # subclass registries (add_subclass) of the first builds are gone.
+    # FINDINGS.md, "multidict".
 
 
 class TestXxhash(RealExtension, unittest.TestCase):
