@@ -482,6 +482,19 @@ class Actionlint(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertIn("3 file(s), 0 problem(s)", proc.stdout)
 
+    def test_example_workflow(self):
+        # The workflow that examples/extension-ci shows extension authors.
+        example = os.path.join(TOP, "examples", "extension-ci", "memcheck.yml")
+        proc = actionlint(example)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("1 file(s), 0 problem(s)", proc.stdout)
+        steps = yaml_of(example)["jobs"]["memcheck"]["steps"]
+        self.assertTrue(any(s.get("uses", "").split("@")[0].endswith(
+            "/cpython-valgrind") for s in steps))
+        commands = " ".join(s.get("run", "") for s in steps)
+        self.assertIn("-m memcheck -j0 --shard", commands)
+        self.assertIn("--junit-xml", commands)
+
     def test_problems_are_found(self):
         tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, tmp)
