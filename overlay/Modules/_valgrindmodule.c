@@ -37,6 +37,16 @@ _valgrind_running_on_valgrind_impl(PyObject *module)
     return PyLong_FromLong((long)RUNNING_ON_VALGRIND);
 }
 
+/* The answers that are NULL outside Valgrind. */
+static PyObject *
+str_or_none(const char *text)
+{
+    if (text == NULL) {
+        Py_RETURN_NONE;
+    }
+    return PyUnicode_FromString(text);
+}
+
 /*[clinic input]
 _valgrind.tool
 
@@ -50,11 +60,7 @@ static PyObject *
 _valgrind_tool_impl(PyObject *module)
 /*[clinic end generated code: output=82df9cdfff1909c3 input=ff5343617188287f]*/
 {
-    const char *name = _PyValgrind_GetToolName();
-    if (name == NULL) {
-        Py_RETURN_NONE;
-    }
-    return PyUnicode_FromString(name);
+    return str_or_none(_PyValgrind_GetToolName());
 }
 
 /*[clinic input]
@@ -71,11 +77,7 @@ static PyObject *
 _valgrind_tool_source_impl(PyObject *module)
 /*[clinic end generated code: output=b833a045e4ffd66f input=be30983ac682a120]*/
 {
-    const char *source = _PyValgrind_GetToolSource();
-    if (source == NULL) {
-        Py_RETURN_NONE;
-    }
-    return PyUnicode_FromString(source);
+    return str_or_none(_PyValgrind_GetToolSource());
 }
 
 /*[clinic input]
