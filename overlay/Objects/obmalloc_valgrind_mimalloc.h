@@ -224,6 +224,13 @@ _PyValgrind_MiBlocksAdded(void *start, size_t bsize, size_t count)
 }
 
 
+void
+_PyValgrind_MiSegmentAllocated(void *start, size_t size)
+{
+    _PyTrack_BytesDefined(start, size);
+}
+
+
 /* --- installing the chosen functions ------------------------------------ */
 
 PyMemAllocatorEx _PyValgrind_Mimalloc = _PyValgrind_FIRST_USE_MIMALLOC;

@@ -119,9 +119,23 @@ extern void _PyValgrind_MiBlocksAdded(void *start, size_t bsize, size_t count);
                _PyValgrind_MiBlocksAdded((START), (BSIZE), (COUNT)); \
            } \
        } while (0)
+/* mimalloc takes SIZE bytes at START for a new segment, from the OS or
+   from memory it had before (an arena, its segment cache), where freed
+   blocks of another size lay, unaddressable.  In pool mode the segment is
+   memory the program owns, as memory fresh from mmap() is; its pages'
+   blocks are announced when they are added and handed out.  Segments are
+   allocated rarely (32 MiB at a time, or one huge block). */
+extern void _PyValgrind_MiSegmentAllocated(void *start, size_t size);
+#    define _PyTrack_MiSegmentAllocated(START, SIZE) \
+       do { \
+           if (_PyValgrind_MimallocPool) { \
+               _PyValgrind_MiSegmentAllocated((START), (SIZE)); \
+           } \
+       } while (0)
 #  else
 #    define _PyTrack_MiBlocksAdded(START, BSIZE, COUNT) \
        ((void)(START), (void)(BSIZE), (void)(COUNT))
+#    define _PyTrack_MiSegmentAllocated(START, SIZE) ((void)(START), (void)(SIZE))
 #  endif
 
 #else   /* !WITH_VALGRIND */
@@ -141,6 +155,7 @@ extern void _PyValgrind_MiBlocksAdded(void *start, size_t bsize, size_t count);
 #  define _PyTrack_BlockFreedIfLive(P) ((void)(P), 1)
 #  define _PyTrack_MiBlocksAdded(START, BSIZE, COUNT) \
        ((void)(START), (void)(BSIZE), (void)(COUNT))
+#  define _PyTrack_MiSegmentAllocated(START, SIZE) ((void)(START), (void)(SIZE))
 
 #endif  /* WITH_VALGRIND */
 
