@@ -9,6 +9,7 @@ of the interpreter under test (build/src for build/python):
   Debian's mypy is older than the one CPython pins
   (Tools/requirements-dev.txt) and reports a few errors in the pristine
   release's own libregrtest; the patched tree must add none to those.
+- patchcheck's whitespace checks (PatchcheckTest).
 """
 
 import collections
@@ -72,6 +73,76 @@ def extract_libregrtest(tarball, dest):
             raise AssertionError("%s has no %s" % (tarball, LIBREGRTEST))
         tar.extractall(dest, members, filter="data")
     return os.path.join(dest, members[0].name.partition("/")[0])
+
+
+def overlay_files():
+    """The series' new files, relative to the tree."""
+    for root, dirs, files in os.walk(OVERLAY):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            yield os.path.relpath(os.path.join(root, name), OVERLAY)
+
+
+def added_lines():
+    """(file, line) of each line that the series' patches add to CPython's
+    files (patches/3.13/series: the default release's copies)."""
+    patches = os.path.join(TOP, "patches", "3.13")
+    with open(os.path.join(patches, "series")) as f:
+        names = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+    for name in names:
+        with open(os.path.join(patches, name), encoding="utf-8") as f:
+            path = None
+            for line in f:
+                if line.startswith("+++ "):
+                    path = line[len("+++ b/"):].rstrip("\n")
+                elif line.startswith("+") and path is not None:
+                    yield path, line[1:].rstrip("\n")
+
+
+class PatchcheckTest(unittest.TestCase):
+    """What `make patchcheck` (Tools/patchcheck/patchcheck.py) checks of a
+    change's files: Python files as reindent.py leaves them, no tab in C
+    files; and, as CPython's pre-commit hooks and review ask, no trailing
+    whitespace.  On the overlay's files whole, and on the lines that the
+    patches add to CPython's own files (whose old lines are CPython's)."""
+
+    C_SUFFIXES = (".c", ".h")
+
+    def test_python_files_reindented(self):
+        sys.path.insert(0, os.path.join(SRC, "Tools", "patchcheck"))
+        try:
+            import reindent
+        finally:
+            del sys.path[0]
+        reindent.dryrun = True
+        reindent.makebackup = False
+        files = [f for f in overlay_files() if f.endswith(".py")]
+        self.assertGreater(len(files), 5)
+        for path in files:
+            with self.subTest(path=path):
+                self.assertFalse(reindent.check(os.path.join(OVERLAY, path)),
+                                 "reindent.py would change it")
+
+    def test_no_tabs_in_c_files(self):
+        for path in overlay_files():
+            if path.endswith(self.C_SUFFIXES):
+                with self.subTest(path=path):
+                    self.assertNotIn(b"\t", read_bytes(os.path.join(OVERLAY, path)))
+        for path, line in added_lines():
+            if path.endswith(self.C_SUFFIXES):
+                self.assertNotIn("\t", line, "a line added to %s" % path)
+
+    def test_no_trailing_whitespace(self):
+        for path in overlay_files():
+            text = read_bytes(os.path.join(OVERLAY, path)).decode("utf-8")
+            with self.subTest(path=path):
+                bad = [i for i, line in enumerate(text.split("\n"), 1)
+                       if line != line.rstrip()]
+                self.assertEqual(bad, [], "lines with trailing whitespace")
+                self.assertTrue(text.endswith("\n"), "no newline at the end")
+        for path, line in added_lines():
+            self.assertEqual(line, line.rstrip(),
+                             "a line added to %s ends in whitespace" % path)
 
 
 class ClinicTest(unittest.TestCase):

@@ -47,4 +47,3 @@ def select(units, shard=None):
     round-robin slice of the tests.  With -jN the processes share the
     slice unit by unit as each asks (memcheck._child.Share)."""
     return [i for i in range(len(units)) if in_shard(i, shard)]
-
