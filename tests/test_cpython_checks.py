@@ -10,6 +10,7 @@ of the interpreter under test (build/src for build/python):
   (Tools/requirements-dev.txt) and reports a few errors in the pristine
   release's own libregrtest; the patched tree must add none to those.
 - patchcheck's whitespace checks (PatchcheckTest).
+- the c-analyzer's globals check (GlobalsCheckTest).
 """
 
 import collections
@@ -143,6 +144,43 @@ class PatchcheckTest(unittest.TestCase):
         for path, line in added_lines():
             self.assertEqual(line, line.rstrip(),
                              "a line added to %s ends in whitespace" % path)
+
+
+class GlobalsCheckTest(unittest.TestCase):
+    """CPython's globals check (`make check-c-globals`:
+    Tools/c-analyzer/check-c-globals.py) on the C files that the series
+    adds or changes (the pristine release passes it whole): every static
+    is registered (c-analyzer-valgrind-globals.patch).  The analyzer reads
+    the tree in place, as an in-tree build leaves it: a copy of the tree
+    gets the build's pyconfig.h and generated frozen-module headers."""
+
+    def series_c_files(self):
+        files = {f for f in overlay_files() if f.endswith(".c")}
+        files |= {path for path, _ in added_lines() if path.endswith(".c")}
+        files.add(os.path.join("Objects", "obmalloc.c"))   # its .h files
+        return sorted(files)
+
+    def test_no_unsupported_global(self):
+        builddir = sysconfig.get_config_var("abs_builddir")
+        with tempfile.TemporaryDirectory() as tmp:
+            tree = os.path.join(tmp, "src")
+            shutil.copytree(SRC, tree, symlinks=True, ignore=shutil.ignore_patterns(
+                "Lib", "Doc", ".git", "*.o", "__pycache__"))
+            shutil.copy(os.path.join(builddir, "pyconfig.h"), tree)
+            frozen = os.path.join(builddir, "Python", "frozen_modules")
+            for name in os.listdir(frozen):
+                if name.endswith(".h"):
+                    shutil.copy(os.path.join(frozen, name),
+                                os.path.join(tree, "Python", "frozen_modules"))
+            files = [os.path.join(tree, f) for f in self.series_c_files()]
+            self.assertGreater(len(files), 8)
+            proc = subprocess.run(
+                [sys.executable, os.path.join("Tools", "c-analyzer",
+                                              "check-c-globals.py"),
+                 "--format", "summary", *files],
+                cwd=tree, capture_output=True, text=True, timeout=1800)
+        self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
+        self.assertIn("total failures: 0", proc.stdout)
 
 
 class ClinicTest(unittest.TestCase):
