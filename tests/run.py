@@ -50,6 +50,12 @@ CPYTHON_TESTS_FT = ["test_valgrind", "test_capi", "test_embed", "test_gc",
 # With regrtest's default resources, not -uall: the cpu resource makes a
 # few files take most of an hour under Memcheck (tests/suite/README.md).
 SUITE_SHARDS = 80
+
+# The longest suites, longest first: started first, so that two workers do
+# not end with one long suite running alone (each variant of a suite, on
+# the free-threaded build or under the newest Valgrind, right after it).
+LONGEST_FIRST = ["test_memcheck_noise", "test_real_extensions",
+                 "test_verdicts", "test_fixture_scopes"]
 SHARD_ENV = "VALGRINDTEST_SHARD"
 
 
@@ -151,6 +157,14 @@ def todays_shard():
     return int(text)
 
 
+def longest_first(run):
+    """Sort key of a (module, python, valgrind) run."""
+    module = run[0]
+    if module in LONGEST_FIRST:
+        return LONGEST_FIRST.index(module), module
+    return len(LONGEST_FIRST), module
+
+
 def minutes(seconds):
     return "%d min %02d s" % divmod(round(seconds), 60)
 
@@ -213,6 +227,7 @@ def main():
         if newest is not None:
             runs += [(m, PYTHON, newest) for m in modules
                      if m in NEWEST_VALGRIND_SUITES]
+        runs.sort(key=longest_first)
         futures = {pool.submit(run_suite, *run): run for run in runs}
         for future in concurrent.futures.as_completed(futures):
             (module, python, valgrind), (p, f, s, out, wall) = (

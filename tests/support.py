@@ -4,6 +4,7 @@ by memcheck.report.  Run by build/python, whose memcheck package builds the
 Valgrind command lines and reads Memcheck's XML for the tests and tools."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,14 @@ def newest_valgrind():
     path = os.path.join(TOP, "build", "valgrind-" + conf["VALGRIND_VERSION"],
                         "bin", "valgrind")
     return path if os.access(path, os.X_OK) else None
+
+
+def valgrind_version():
+    """The (major, minor) of the valgrind on PATH."""
+    out = subprocess.run(["valgrind", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    match = re.match(r"valgrind-(\d+)\.(\d+)", out.strip())
+    return int(match[1]), int(match[2])
 
 
 def under_newest_valgrind():
