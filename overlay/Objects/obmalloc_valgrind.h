@@ -53,9 +53,10 @@
    call (the frame stays). */
 
 typedef struct {
-    enum { RAW_MALLOC, RAW_CALLOC, RAW_REALLOC, OBJECT_MALLOC, MEM_MALLOC_AT }
+    enum { RAW_MALLOC, RAW_CALLOC, RAW_REALLOC, OBJECT_MALLOC, MEM_MALLOC_AT,
+           DEBUG_MALLOC, DEBUG_CALLOC }
         kind;
-    void *ctx;
+    void *ctx;          /* DEBUG_*: the debug hooks' context */
     void *ptr;          /* OBJECT_MALLOC: the object's type */
     size_t nbytes;
     size_t elsize;      /* OBJECT_MALLOC, MEM_MALLOC_AT: the offset of the
@@ -66,6 +67,15 @@ typedef struct {
 static void *object_allocated(PyTypeObject *type, size_t nbytes,
                               size_t presize);
 static void *mem_allocated_at(size_t nbytes, size_t offset);
+#ifndef Py_GIL_DISABLED
+/* The debug hooks' (Objects/obmalloc_valgrind_debug.h). */
+static void *debug_announced(raw_request *request);
+static const PyMemAllocatorEx *
+debug_blocks_unannounced(const PyMemAllocatorEx *domain);
+#else
+#  define debug_announced(REQUEST) ((void)(REQUEST), (void *)NULL)
+#  define debug_blocks_unannounced(DOMAIN) ((void)(DOMAIN), NULL)
+#endif
 
 static Py_NO_INLINE void *
 raw_allocate(raw_request *request)
@@ -80,6 +90,9 @@ raw_allocate(raw_request *request)
                                 request->elsize);
     case MEM_MALLOC_AT:
         return mem_allocated_at(request->nbytes, request->elsize);
+    case DEBUG_MALLOC:
+    case DEBUG_CALLOC:
+        return debug_announced(request);
     default:
         return _PyObject_Realloc(request->ctx, request->ptr, request->nbytes);
     }
@@ -488,12 +501,18 @@ static char object_pool;
    pymalloc block is itself announced inside its arena: an object announced
    in it would be a chunk in a block in a block, which Memcheck's leak
    search cannot sort out (it stops: "the 'impossible' happened").  Pool
-   mode keeps pymalloc for every other request. */
+   mode keeps pymalloc for every other request.  Under the debug hooks, the
+   hooks' blocks, without the chunk they announce for other callers (two
+   chunks would overlap). */
 static const PyMemAllocatorEx *
 blocks_of(const PyMemAllocatorEx *domain)
 {
     static const PyMemAllocatorEx malloc_mode = MALLOC_MODE_ALLOC;
-    return domain->malloc == pool_malloc ? &malloc_mode : domain;
+    if (domain->malloc == pool_malloc) {
+        return &malloc_mode;
+    }
+    const PyMemAllocatorEx *hidden = debug_blocks_unannounced(domain);
+    return hidden != NULL ? hidden : domain;
 }
 
 static const PyMemAllocatorEx *

@@ -160,6 +160,41 @@ extern int _PyValgrind_TestTag;
     {NULL, _PyValgrind_Pymalloc.malloc, _PyValgrind_Pymalloc.calloc, \
      _PyValgrind_Pymalloc.realloc, _PyValgrind_Pymalloc.free}
 
+/* The debug hooks (PYTHONMALLOC=debug, -X dev, --with-pydebug) decide at
+   their first use too: the tables that hold them start out with first-use
+   functions, which write into them CPython's debug functions (natively,
+   under the tools that check no leaks), or the same ones telling Memcheck
+   what the hooks' bytes are (Objects/obmalloc_valgrind_debug.h).
+   _PyValgrind_DebugRawHooks and _PyValgrind_DebugHooks are what the debug
+   hooks' functions are in this process (their ctx is unused): obmalloc.c's
+   PYDBGRAW_ALLOC and friends read them. */
+#  if defined(WITH_PYMALLOC) && !defined(Py_GIL_DISABLED)
+extern void* _PyValgrind_FirstDebugRawMalloc(void *ctx, size_t size);
+extern void* _PyValgrind_FirstDebugRawCalloc(void *ctx, size_t nelem,
+                                             size_t elsize);
+extern void* _PyValgrind_FirstDebugRawRealloc(void *ctx, void *ptr,
+                                              size_t size);
+extern void _PyValgrind_FirstDebugRawFree(void *ctx, void *ptr);
+extern void* _PyValgrind_FirstDebugMalloc(void *ctx, size_t size);
+extern void* _PyValgrind_FirstDebugCalloc(void *ctx, size_t nelem,
+                                          size_t elsize);
+extern void* _PyValgrind_FirstDebugRealloc(void *ctx, void *ptr, size_t size);
+extern void _PyValgrind_FirstDebugFree(void *ctx, void *ptr);
+#    define _PyValgrind_FIRST_USE_DEBUG_RAW(CTX) \
+    {(CTX), _PyValgrind_FirstDebugRawMalloc, _PyValgrind_FirstDebugRawCalloc, \
+     _PyValgrind_FirstDebugRawRealloc, _PyValgrind_FirstDebugRawFree}
+#    define _PyValgrind_FIRST_USE_DEBUG(CTX) \
+    {(CTX), _PyValgrind_FirstDebugMalloc, _PyValgrind_FirstDebugCalloc, \
+     _PyValgrind_FirstDebugRealloc, _PyValgrind_FirstDebugFree}
+extern PyMemAllocatorEx _PyValgrind_DebugRawHooks;
+extern PyMemAllocatorEx _PyValgrind_DebugHooks;
+#    define _PyValgrind_DEBUG_RAW_HOOKS(CTX) \
+    {(CTX), _PyValgrind_DebugRawHooks.malloc, _PyValgrind_DebugRawHooks.calloc, \
+     _PyValgrind_DebugRawHooks.realloc, _PyValgrind_DebugRawHooks.free}
+#    define _PyValgrind_DEBUG_HOOKS(CTX) \
+    {(CTX), _PyValgrind_DebugHooks.malloc, _PyValgrind_DebugHooks.calloc, \
+     _PyValgrind_DebugHooks.realloc, _PyValgrind_DebugHooks.free}
+#  endif
 /* Objects whose type is known: the GC's allocations
    (pycore_object_alloc.h) go through this table in the default build, so
    that under Memcheck each object is announced at its PyObject address
@@ -263,6 +298,18 @@ _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *Py_UNUSED(i)) {}
 #  define _PyValgrind_MemFreeAt(OFFSET, BLOCK) PyMem_Free(BLOCK)
 #endif
 
+/* CPython's debug functions, where no first-use function stands for them
+   (the free-threaded build: its debug hooks are not told to Memcheck). */
+#if !defined(WITH_VALGRIND) || !defined(WITH_PYMALLOC) || defined(Py_GIL_DISABLED)
+#  define _PyValgrind_FIRST_USE_DEBUG_RAW(CTX) \
+    {(CTX), _PyMem_DebugRawMalloc, _PyMem_DebugRawCalloc, \
+     _PyMem_DebugRawRealloc, _PyMem_DebugRawFree}
+#  define _PyValgrind_FIRST_USE_DEBUG(CTX) \
+    {(CTX), _PyMem_DebugMalloc, _PyMem_DebugCalloc, _PyMem_DebugRealloc, \
+     _PyMem_DebugFree}
+#  define _PyValgrind_DEBUG_RAW_HOOKS(CTX) _PyValgrind_FIRST_USE_DEBUG_RAW(CTX)
+#  define _PyValgrind_DEBUG_HOOKS(CTX) _PyValgrind_FIRST_USE_DEBUG(CTX)
+#endif
 /* mimalloc's functions, where no first-use function stands for them. */
 #if !defined(WITH_VALGRIND) || !defined(Py_GIL_DISABLED)
 #  define _PyValgrind_FIRST_USE_MIMALLOC \

@@ -79,10 +79,42 @@ _PyTrack_BlockFreedIfLive(void *p)
 #  define _PyTrack_ObjectFreed(POOL, OP) \
        VALGRIND_MEMPOOL_FREE((POOL), (OP))
 
+/* As _PyTrack_ObjectFreed(), and 1 if OP was a live object, 0 if Memcheck
+   reported it ("Invalid free()": freed twice, or not an object's start). */
+static inline int
+_PyTrack_ObjectFreedIfLive(void *pool, void *op)
+{
+    unsigned errors = VALGRIND_COUNT_ERRORS;
+    VALGRIND_MEMPOOL_FREE(pool, op);
+    return VALGRIND_COUNT_ERRORS == errors;
+}
+
+/* 1 if OP is a live object of SIZE bytes, 0 if Memcheck reported it (a
+   realloc of a freed object).  Nothing changes for a live object. */
+static inline int
+_PyTrack_ObjectIsLive(void *pool, void *op, size_t size)
+{
+    unsigned errors = VALGRIND_COUNT_ERRORS;
+    VALGRIND_MEMPOOL_CHANGE(pool, op, op, size);
+    return VALGRIND_COUNT_ERRORS == errors;
+}
+
 /* The allocator's own bookkeeping inside memory no caller owns. */
 #  define _PyTrack_BytesDefined(P, SIZE)   VALGRIND_MAKE_MEM_DEFINED((P), (SIZE))
 #  define _PyTrack_BytesUndefined(P, SIZE) VALGRIND_MAKE_MEM_UNDEFINED((P), (SIZE))
 #  define _PyTrack_BytesNoAccess(P, SIZE)  VALGRIND_MAKE_MEM_NOACCESS((P), (SIZE))
+
+/* Copy SIZE bytes from SRC, which may be unaddressable, to DST, without a
+   report and without changing what Memcheck knows of SRC: the allocator
+   reads its own bookkeeping in a block that may have been freed. */
+static inline void
+_PyTrack_BytesPeeked(void *dst, const void *src, size_t size)
+{
+    VALGRIND_DISABLE_ERROR_REPORTING;
+    memcpy(dst, src, size);
+    VALGRIND_ENABLE_ERROR_REPORTING;
+    VALGRIND_MAKE_MEM_DEFINED(dst, size);
+}
 
 /* How many of the first MAX bytes at P are addressable, asked without
    reporting anything: the size a caller owns when only the allocator's size
@@ -147,6 +179,10 @@ extern void _PyValgrind_MiSegmentAllocated(void *start, size_t size);
 #  define _PyTrack_ObjectAllocated(POOL, OP, SIZE) ((void)0)
 #  define _PyTrack_ObjectMoved(POOL, OLDOP, NEWOP, SIZE) ((void)0)
 #  define _PyTrack_ObjectFreed(POOL, OP) ((void)0)
+#  define _PyTrack_ObjectFreedIfLive(POOL, OP) ((void)(POOL), (void)(OP), 1)
+#  define _PyTrack_ObjectIsLive(POOL, OP, SIZE) \
+       ((void)(POOL), (void)(OP), (void)(SIZE), 1)
+#  define _PyTrack_BytesPeeked(DST, SRC, SIZE) memcpy((DST), (SRC), (SIZE))
 #  define _PyTrack_BytesDefined(P, SIZE) ((void)0)
 #  define _PyTrack_BytesUndefined(P, SIZE) ((void)0)
 #  define _PyTrack_BytesNoAccess(P, SIZE) ((void)0)
