@@ -16,7 +16,7 @@ PYTHON := $(BUILD)/python
 export CPYTHON
 export BUILD := $(abspath $(BUILD))
 
-.PHONY: all build build-ft deps install worktree export check check-memcheck check-realext bench bench-verdicts bench-memcheck bench-valgrindtest demo clean distclean
+.PHONY: all build build-ft build-pydebug deps install worktree export check check-memcheck check-pydebug check-realext bench bench-verdicts bench-memcheck bench-valgrindtest demo clean distclean
 
 all: build
 
@@ -43,6 +43,17 @@ build-ft: deps
 	@ln -sfn obj-ft/python $(PYTHON)-ft
 	@echo "built $(PYTHON)-ft: $$($(PYTHON)-ft -c 'import sys; print(sys.version.split()[0], "free-threaded" if not sys._is_gil_enabled() else "GIL")')"
 
+# The --with-pydebug variant of the same prepared source: its debug hooks
+# are always on (Objects/obmalloc_valgrind_debug.h tells Memcheck about
+# them).
+build-pydebug: deps
+	@tools/prepare-source
+	@tools/configure-build $(BUILD)/src $(BUILD)/obj-pydebug -- --with-pydebug --with-valgrind --prefix=$(PREFIX) $(CONFIGURE_ARGS)
+	@$(MAKE) -C $(BUILD)/obj-pydebug -j$(JOBS) --no-print-directory > $(BUILD)/make-pydebug.log 2>&1 \
+	    || { tail -n 30 $(BUILD)/make-pydebug.log; echo "make: CPython build failed (log: $(BUILD)/make-pydebug.log)"; exit 1; }
+	@ln -sfn obj-pydebug/python $(PYTHON)-pydebug
+	@echo "built $(PYTHON)-pydebug: $$($(PYTHON)-pydebug -c 'import sys; print(sys.version.split()[0], "pydebug")')"
+
 # The main job: valgrind build/python on an extension that leaks.
 demo: build
 	@$(PYTHON) tools/demo
@@ -56,6 +67,10 @@ check: deps build build-ft valgrind-newest
 # make check-memcheck CPYTHON=3.13.15
 check-memcheck: deps build
 	@$(PYTHON) tests/run.py --quick test_seeded_bugs test_memcheck_noise
+
+# The seeded-bug and noise checks on the pydebug build (README's table).
+check-pydebug: deps build-pydebug
+	@$(PYTHON)-pydebug tests/run.py --quick --this-build test_seeded_bugs test_memcheck_noise
 
 # Every real extension, on both builds (make check runs a representative
 # part: tests/test_real_extensions.py's IN_CHECK classes).
@@ -90,7 +105,7 @@ install: build
 	$(MAKE) -C $(BUILD)/obj install
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/python $(BUILD)/obj-ft $(BUILD)/python-ft $(BUILD)/tests
+	rm -rf $(BUILD)/obj $(BUILD)/python $(BUILD)/obj-ft $(BUILD)/python-ft $(BUILD)/obj-pydebug $(BUILD)/python-pydebug $(BUILD)/tests
 
 distclean:
 	rm -rf $(BUILD)

@@ -5,6 +5,10 @@ N passed, N failed, N skipped.
   build/python tests/run.py [--quick]     --quick skips CPython's tests
   build/python tests/run.py --quick test_x test_y    only these suites
   build/python tests/run.py --suite test_x    one suite, in this process
+  build/python-pydebug tests/run.py --quick --this-build test_x
+                                  only on the interpreter that runs this
+                                  (not also on the free-threaded build or
+                                  under the newest Valgrind)
 """
 
 import concurrent.futures
@@ -220,11 +224,12 @@ def main():
         # Each suite's line as it ends: a slow suite does not hold back the
         # results of the others.
         runs = [(m, PYTHON, None) for m in modules]
-        if os.path.exists(PYTHON_FT):
+        this_build = "--this-build" in sys.argv
+        if os.path.exists(PYTHON_FT) and not this_build:
             runs += [(m, PYTHON_FT, None) for m in modules
                      if m in FREE_THREADED_SUITES]
         newest = support.newest_valgrind()
-        if newest is not None:
+        if newest is not None and not this_build:
             runs += [(m, PYTHON, newest) for m in modules
                      if m in NEWEST_VALGRIND_SUITES]
         runs.sort(key=longest_first)

@@ -41,6 +41,13 @@ POOL_ONLY = {
 
 ALL_BUGS = dict(EXPECTED, **POOL_ONLY)
 
+# Under CPython's debug hooks (PYTHONMALLOC=debug, -X dev, every pydebug
+# build) each block starts with the hooks' header: free() of a PyMem_Malloc()
+# block frees an address inside a block, in malloc mode too.  Memcheck
+# reports that, and the block, never freed, leaks.
+UNDER_DEBUG_HOOKS = dict(EXPECTED, bug_wrong_family_free="InvalidFree")
+DEBUG_HOOKS_EXTRA_KINDS = {"bug_wrong_family_free": {"Leak_DefinitelyLost"}}
+
 # What each bug function may produce besides its own kind.
 EXTRA_KINDS = {
     "bug_leak_container": {"Leak_IndirectlyLost"},
@@ -61,14 +68,23 @@ MEMCHECK_OPTIONS = [*support.MEMCHECK_GATE, "--num-callers=30"]
 # them in mimalloc's heaps.  Under Memcheck it always announces mimalloc's
 # blocks (pool mode), whatever PYTHONVALGRIND asks.
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+# A --with-pydebug build runs every test here under its debug hooks.
+PYDEBUG = bool(sysconfig.get_config_var("Py_DEBUG"))
+# The free-threaded build's debug hooks are CPython's own, not told to
+# Memcheck (a known limit, Misc/README.valgrind).
+DEBUG_HOOKS_TRACKED = unittest.skipIf(
+    FREE_THREADED, "the free-threaded build's debug hooks are not told to Memcheck")
+NOT_PYDEBUG = unittest.skipIf(
+    PYDEBUG, "a pydebug build runs every class under its debug hooks")
 
 
-def run_seeded(env, bugs=ALL_BUGS):
-    """Run the bug functions BUGS in one process; return their reports, read
-    by memcheck.report and checked against raw_reports."""
+def run_seeded(env, bugs=ALL_BUGS, args=()):
+    """Run the bug functions BUGS in one process, with interpreter options
+    ARGS; return their reports, read by memcheck.report and checked against
+    raw_reports."""
     ext_dir = support.build_extension(SEEDED, "seededbugs")
     proc, errors = support.valgrind(
-        ["-c", SCRIPT % (sorted(bugs),)], options=MEMCHECK_OPTIONS,
+        [*args, "-c", SCRIPT % (sorted(bugs),)], options=MEMCHECK_OPTIONS,
         env=dict(env, PYTHONPATH=ext_dir))
     # 99: Memcheck found errors, as it must; anything else is a crash.
     if proc.returncode not in (0, 99):
@@ -107,15 +123,17 @@ class Reported:
     """Checks shared by the modes in which Memcheck tracks every block."""
 
     ENV = {}
+    ARGS = ()
     REPORTED = EXPECTED
+    EXTRA_KINDS = EXTRA_KINDS
 
     @classmethod
     def setUpClass(cls):
-        cls.errors = run_seeded(cls.ENV, cls.REPORTED)
+        cls.errors = run_seeded(cls.ENV, cls.REPORTED, cls.ARGS)
 
     def test_each_bug_reported_at_its_function(self):
         for function, kind in self.REPORTED.items():
-            extra = EXTRA_KINDS.get(function, set())
+            extra = self.EXTRA_KINDS.get(function, set())
             if FREE_THREADED and function == "bug_leak_container":
                 # The list is reported; its items are not yet: something
                 # still points to them at exit (not found yet).
@@ -144,6 +162,19 @@ class Reported:
         self.assertEqual(stray, [])
 
 
+class UnderDebugHooks(Reported):
+    """Under CPython's debug hooks, told to Memcheck: every bug the mode
+    finds without them, at the same function."""
+
+    REPORTED = UNDER_DEBUG_HOOKS
+    EXTRA_KINDS = dict(EXTRA_KINDS, **DEBUG_HOOKS_EXTRA_KINDS)
+
+    def test_double_free_is_caught_before_the_hooks_read_the_block(self):
+        # The hooks would read a freed header, and stop the process.
+        error, = [e for e in self.errors if "bug_double_free" in e.functions]
+        self.assertIn("tracked_debug_raw_free", error.functions)
+
+
 @unittest.skipIf(FREE_THREADED, "no malloc mode in the free-threaded build")
 class MallocMode(Reported, unittest.TestCase):
     """Default settings: under Memcheck, PyMem_ and PyObject_ allocations
@@ -155,6 +186,7 @@ class MallocMode(Reported, unittest.TestCase):
     def setUpClass(cls):
         cls.errors = run_seeded(cls.ENV, ALL_BUGS)
 
+    @NOT_PYDEBUG
     def test_wrong_family_free_is_missed(self):
         # In malloc mode, PyMem_Malloc() is malloc(): free() matches it.
         # This is the bug pool mode exists for.
@@ -167,6 +199,7 @@ class PoolMode(Reported, unittest.TestCase):
 
     ENV = {"PYTHONVALGRIND": "pool"}
 
+    @NOT_PYDEBUG
     def test_wrong_family_free_is_reported_first(self):
         # In its own process: Memcheck's free() makes its malloc redzone
         # (16 bytes each side) unaddressable, here inside the neighbouring
@@ -177,10 +210,46 @@ class PoolMode(Reported, unittest.TestCase):
         self.assertEqual(errors[0].kind, "MismatchedFree")
         self.assertEqual(errors[0].functions[:2], ["free", "bug_wrong_family_free"])
 
+    @NOT_PYDEBUG
     def test_double_free_is_caught_before_pymalloc_frees_twice(self):
         error, = [e for e in self.errors if "bug_double_free" in e.functions]
         self.assertIn("pool_mi_free" if FREE_THREADED else "pool_free",
                       error.functions)
+
+
+if PYDEBUG:
+    # The pydebug build's own hooks: the modes run under them.
+    class MallocMode(UnderDebugHooks, MallocMode):
+        pass
+
+    class PoolMode(UnderDebugHooks, PoolMode):
+        pass
+
+
+@DEBUG_HOOKS_TRACKED
+@NOT_PYDEBUG
+class DebugHooksMallocMode(UnderDebugHooks, unittest.TestCase):
+    """PYTHONMALLOC=debug on a release build."""
+
+    ENV = {"PYTHONMALLOC": "debug"}
+
+
+@DEBUG_HOOKS_TRACKED
+@NOT_PYDEBUG
+class DebugHooksPoolMode(UnderDebugHooks, unittest.TestCase):
+    """PYTHONMALLOC=debug in pool mode: the hooks' blocks come from malloc()
+    (Objects/obmalloc_valgrind_debug.h), every other request from pymalloc."""
+
+    ENV = {"PYTHONMALLOC": "debug", "PYTHONVALGRIND": "pool"}
+
+
+@DEBUG_HOOKS_TRACKED
+@NOT_PYDEBUG
+class DevMode(UnderDebugHooks, unittest.TestCase):
+    """python -X dev, which many projects' CI sets: the debug hooks and
+    more (warnings, faulthandler, asyncio's debug mode)."""
+
+    ARGS = ("-X", "dev")
 
 
 class PymallocKept(unittest.TestCase):
