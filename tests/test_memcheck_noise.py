@@ -4,6 +4,7 @@ exit with their own status and no report: in malloc mode (the default) and
 in pool mode (PYTHONVALGRIND=pool)."""
 
 import concurrent.futures
+import datetime
 import os
 import re
 import sysconfig
@@ -39,6 +40,28 @@ def describe(errors):
 # Pool mode: pymalloc kept under Memcheck, each block announced to it.
 POOL = {"PYTHONVALGRIND": "pool"}
 
+# CPython's debug hooks on a release build, told to Memcheck
+# (Objects/obmalloc_valgrind_debug.h): PYTHONMALLOC=debug, and -X dev
+# (PYTHONDEVMODE=1: regrtest's worker processes inherit it).  A pydebug
+# build runs every class here under its own hooks.
+DEBUG_HOOKS = {"PYTHONMALLOC": "debug"}
+DEV_MODE = {"PYTHONDEVMODE": "1"}
+PYDEBUG = bool(sysconfig.get_config_var("Py_DEBUG"))
+DEBUG_HOOKS_TRACKED = unittest.skipIf(
+    FREE_THREADED or PYDEBUG,
+    "the free-threaded build's debug hooks are not told to Memcheck; "
+    "a pydebug build runs every class under its own")
+
+
+def todays_part(items, parts):
+    """One of PARTS interleaved parts of ITEMS, chosen by the date: make
+    check keeps under its hour, and in PARTS days every item has run.
+    NOISE_MODULES=all: all of them."""
+    if os.environ.get("NOISE_MODULES") == "all":
+        return items
+    start = datetime.date.today().toordinal() % parts
+    return items[start::parts]
+
 
 class Startup(unittest.TestCase):
     ENV = {}
@@ -66,6 +89,21 @@ class Startup(unittest.TestCase):
 @SAME_AS_MALLOC_MODE
 class PoolStartup(Startup):
     ENV = POOL
+
+
+@DEBUG_HOOKS_TRACKED
+class DebugHooksStartup(Startup):
+    ENV = DEBUG_HOOKS
+
+
+@DEBUG_HOOKS_TRACKED
+class DebugHooksPoolStartup(Startup):
+    ENV = dict(DEBUG_HOOKS, **POOL)
+
+
+@DEBUG_HOOKS_TRACKED
+class DevModeStartup(Startup):
+    ENV = DEV_MODE
 
 
 class ImportStandardLibrary(unittest.TestCase):
@@ -169,17 +207,20 @@ class CPythonTestModules(unittest.TestCase):
     ENV = {}
 
     def modules(self):
-        """All of them; on the free-threaded build, every third and
-        test_dict (where that build showed a CPython bug of its own,
-        ft-dictreviter-reference.patch), to keep make check under its hour:
-        Memcheck is slower there.  All of them ran silent by hand.  Under
-        the newest Valgrind (tests/run.py runs this suite under it too),
-        every sixth, others than on the free-threaded build."""
+        """All of them.  On the free-threaded build, where Memcheck is
+        slower, a fifth of them, chosen by the date, and test_dict (where
+        that build showed a CPython bug of its own,
+        ft-dictreviter-reference.patch); under the newest Valgrind
+        (tests/run.py runs this suite under it too), a tenth; on a pydebug
+        build (make check-pydebug), a quarter.  All of them ran silent by
+        hand."""
         modules = test_modules()
+        if PYDEBUG:
+            modules = todays_part(modules, 4)   # make check-pydebug
         if FREE_THREADED:
-            modules = sorted(set(modules[::3]) | {"test_dict"})
+            modules = sorted(set(todays_part(modules, 5)) | {"test_dict"})
         elif support.under_newest_valgrind():
-            modules = modules[1::6]
+            modules = todays_part(modules, 10)
         return modules
 
     def test_modules_are_silent(self):
@@ -188,9 +229,11 @@ class CPythonTestModules(unittest.TestCase):
                 ["-m", "test", module], options=WITH_SUPPRESSIONS, env=self.ENV,
                 unset=support.UNSET_FOR_CPYTHON_TESTS)
 
+        modules = self.modules()
+        self.assertTrue(modules)
         workers = os.cpu_count() or 2
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            for module, (proc, errors) in pool.map(run, self.modules()):
+            for module, (proc, errors) in pool.map(run, modules):
                 with self.subTest(module):
                     self.assertEqual(errors, [], describe(errors))
                     self.assertEqual(proc.returncode, 0, proc.stdout[-2000:])
@@ -205,13 +248,37 @@ class CPythonTestModules(unittest.TestCase):
 
 @SAME_AS_MALLOC_MODE
 class PoolCPythonTestModules(CPythonTestModules):
-    """Every other module of those, in pool mode (all of them ran silent
-    by hand; make check keeps under its hour)."""
+    """A third of those, chosen by the date, in pool mode (all of them ran
+    silent by hand; make check keeps under its hour)."""
 
     ENV = POOL
 
     def modules(self):
-        return super().modules()[::2]
+        return todays_part(super().modules(), 3)
+
+
+@DEBUG_HOOKS_TRACKED
+@unittest.skipIf(support.under_newest_valgrind(), "a tenth of the list there")
+class DebugHooksCPythonTestModules(CPythonTestModules):
+    """An eighth of them, chosen by the date, under PYTHONMALLOC=debug
+    (not under the newest Valgrind, which runs a tenth of the list)."""
+
+    ENV = DEBUG_HOOKS
+
+    def modules(self):
+        return todays_part(super().modules(), 8)
+
+
+@DEBUG_HOOKS_TRACKED
+@unittest.skipIf(support.under_newest_valgrind(), "a tenth of the list there")
+class DevModeCPythonTestModules(CPythonTestModules):
+    """Another eighth, under -X dev."""
+
+    ENV = DEV_MODE
+
+    def modules(self):
+        modules = super().modules()
+        return todays_part(modules[4:] + modules[:4], 8)
 
 
 if __name__ == "__main__":
