@@ -6,10 +6,14 @@ build/bench/results.md, and prints it.
 
   build/python tools/bench.py [--runs N] [--no-readme]
 
+  build/python tools/bench.py --debug-hooks   only the debug hooks' rows
+
 Builds, once, in build/baseline/:
   plain      the pristine tarball, configured without options
   upstream   the pristine tarball, configured --with-valgrind (CPython's own)
   plain-ft   the pristine tarball, configured --disable-gil
+  plain-pydebug  the pristine tarball, configured --with-pydebug, when
+             build/python-pydebug exists (make build-pydebug)
 (and, for tools/noise_table.py, pydebug: --with-pydebug --with-valgrind)
 """
 
@@ -34,6 +38,9 @@ UPSTREAM = os.path.join(BASE, "upstream", "python")
 # The free-threaded variants (make build-ft), measured when there is one.
 PATCHED_FT = os.path.join(BUILD, "python-ft")
 PLAIN_FT = os.path.join(BASE, "plain-ft", "python")
+# The pydebug variants (make build-pydebug), measured when there is one.
+PATCHED_PYDEBUG = os.path.join(BUILD, "python-pydebug")
+PLAIN_PYDEBUG = os.path.join(BASE, "plain-pydebug", "python")
 
 BEGIN = "<!-- bench: begin -->"
 END = "<!-- bench: end -->"
@@ -65,6 +72,7 @@ BASELINES = {
     "upstream": ["--with-valgrind"],
     "pydebug": ["--with-pydebug", "--with-valgrind"],
     "plain-ft": ["--disable-gil"],
+    "plain-pydebug": ["--with-pydebug"],
 }
 
 
@@ -86,13 +94,14 @@ def build_baselines(names=("plain", "upstream")):
                stderr=subprocess.STDOUT)
 
 
-def callgrind_instructions(python):
+def callgrind_instructions(python, env=None):
     """One Callgrind run: the instructions executed (exact for a given
     binary, input and hash seed)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         sh("valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-           python, WORKLOAD, CALLGRIND_N, capture_output=True, env=RUN_ENV)
+           python, WORKLOAD, CALLGRIND_N, capture_output=True,
+           env=dict(RUN_ENV, **(env or {})))
         with open(out) as f:
             text = f.read()
     return int(re.search(r"^summary:\s+(\d+)", text, re.M).group(1))
@@ -142,6 +151,27 @@ def leak_gate_pass(python):
     return proc.returncode, lost, records
 
 
+def debug_hooks_rows():
+    """Callgrind under CPython's debug hooks: they decide at their first
+    use, and natively run CPython's own functions from then on."""
+    rows = []
+    debug = {"PYTHONMALLOC": "debug"}
+    plain = callgrind_instructions(PLAIN, debug)
+    patched = callgrind_instructions(PATCHED, debug)
+    rows.append("| Callgrind, `PYTHONMALLOC=debug`: instructions, workload %s "
+                "| %s | %s | %.4f | the debug hooks decide at their first use |" % (
+                    CALLGRIND_N, format(plain, ","), format(patched, ","),
+                    patched / plain))
+    if os.path.exists(PATCHED_PYDEBUG):
+        plain = callgrind_instructions(PLAIN_PYDEBUG)
+        patched = callgrind_instructions(PATCHED_PYDEBUG)
+        rows.append("| Callgrind, `--with-pydebug` build: instructions, workload %s "
+                    "| %s | %s | %.4f | baseline: `--with-pydebug` alone |" % (
+                        CALLGRIND_N, format(plain, ","), format(patched, ","),
+                        patched / plain))
+    return rows
+
+
 def table(args):
     rows = []
     mb = lambda runs: statistics.median(r[1] for r in runs)
@@ -163,6 +193,8 @@ def table(args):
                     "functions installed at the first allocation |" % (
                         CALLGRIND_N, format(plain_ft, ","),
                         format(patched_ft, ","), patched_ft / plain_ft))
+
+    rows += debug_hooks_rows()
 
     native = alternated([([PLAIN, WORKLOAD, NATIVE_N], {}),
                          ([PATCHED, WORKLOAD, NATIVE_N], {})], args.runs)
@@ -225,8 +257,15 @@ def main():
                         help="native wall-time pairs (default 20; Memcheck: a third)")
     parser.add_argument("--no-readme", action="store_true",
                         help="do not rewrite README.md's table")
+    parser.add_argument("--debug-hooks", action="store_true",
+                        help="print only the debug hooks' Callgrind rows")
     args = parser.parse_args()
-    build_baselines(("plain", "upstream")
+    pydebug = ("plain-pydebug",) if os.path.exists(PATCHED_PYDEBUG) else ()
+    if args.debug_hooks:
+        build_baselines(("plain",) + pydebug)
+        print("\n".join(debug_hooks_rows()))
+        return
+    build_baselines(("plain", "upstream") + pydebug
                     + (("plain-ft",) if os.path.exists(PATCHED_FT) else ()))
     args.load = os.getloadavg()[0]
     text = table(args)
