@@ -124,7 +124,7 @@ SUITES = {
 # a verdict per doctest.
 CYTHON_RUN_VERDICTS = ["unittest", "cython_run_tests"]
 
-MODES = ("native", "malloc", "pool", "verdicts")
+MODES = ("native", "malloc", "pool", "dev", "verdicts")
 
 
 # One fetch and build at a time: the runs of one extension start two at a
@@ -159,6 +159,7 @@ class Run:
         env["PYTHONPATH"] = os.pathsep.join(path + [DEBIAN_SITE])
         if mode == "pool":
             env["PYTHONVALGRIND"] = "pool"
+        options = ["-X", "dev"] if mode == "dev" else []
         suite = SUITES[name]
         with tempfile.TemporaryDirectory() as tmp:
             xml_file = os.path.join(tmp, "memcheck.xml")
@@ -173,7 +174,7 @@ class Run:
             elif mode == "native":
                 cmd = [python, "-m", *suite]
             else:
-                cmd = valgrind_command([python, "-m", *suite],
+                cmd = valgrind_command([python, *options, "-m", *suite],
                                        support.MEMCHECK_GATE,
                                        xml_file=xml_file)
             # /usr/bin/time's user+sys: the CPU the run takes, whatever else
@@ -252,6 +253,16 @@ def _selected(cls):
     return chosen == "all" or cls.key() in chosen.split(",")
 
 
+def _modes(cls):
+    """The runs of CLS: -X dev (CPython's debug hooks, told to Memcheck,
+    and more) in make check-realext, in make check for the classes
+    DEV_IN_CHECK; not on the free-threaded build, whose debug hooks are
+    not told to Memcheck."""
+    dev = (cls.PYTHON != PYTHON_FT
+           and (bool(os.environ.get(SELECTED_ENV)) or cls.DEV_IN_CHECK))
+    return [m for m in MODES if m != "dev" or dev]
+
+
 def setUpModule():
     global _pool
     if not os.path.exists(os.path.join(DEBIAN_SITE, "pytest")):
@@ -259,7 +270,7 @@ def setUpModule():
     _pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
     for cls in _classes():
         if _selected(cls) and os.path.exists(cls.PYTHON):
-            for mode in MODES:
+            for mode in _modes(cls):
                 _runs[cls, mode] = _pool.submit(Run, cls.NAME, mode,
                                                 cls.KNOWN, cls.PYTHON)
 
@@ -288,6 +299,7 @@ class RealExtension:
     NAME = None
     PYTHON = support.PYTHON
     IN_CHECK = True
+    DEV_IN_CHECK = False
     KNOWN_BUGS = ()
     LEAKED_OBJECTS = ()
     KNOWN_ERRORS = ()
@@ -307,7 +319,7 @@ class RealExtension:
         if not os.path.exists(cls.PYTHON):
             raise unittest.SkipTest("%s is not built" % cls.PYTHON)
         cls.runs = {}
-        for mode in MODES:
+        for mode in _modes(cls):
             try:
                 run = cls.runs[mode] = _runs[cls, mode].result()
             except realext.FetchError as e:
@@ -319,7 +331,8 @@ class RealExtension:
 
     def gated_runs(self):
         """(mode, run) of the runs under the gating command."""
-        return [(mode, self.runs[mode]) for mode in ("malloc", "pool")]
+        return [(mode, self.runs[mode]) for mode in ("malloc", "pool", "dev")
+                if mode in self.runs]
 
     def is_extensions_leak(self, run, leak):
         """Whether LEAK is a real leak of the extension: definitely lost
@@ -405,6 +418,8 @@ class RealExtension:
 class TestMarkupsafe(RealExtension, unittest.TestCase):
     """markupsafe 2.1.5: single-phase init; `static PyObject *markup` in
     _speedups.c holds the Markup class (a str subclass defined in Python)."""
+
+    DEV_IN_CHECK = True
 
     NAME = "markupsafe"
 
@@ -551,6 +566,7 @@ class TestPropcache(RealExtension, unittest.TestCase):
     freethreading_compatible."""
 
     NAME = "propcache"
+    DEV_IN_CHECK = True
 
 
 class TestFalcon(RealExtension, unittest.TestCase):
