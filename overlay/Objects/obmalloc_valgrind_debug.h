@@ -24,7 +24,9 @@
      which open them for their own checks: an overflow, an underflow or an
      over-read is reported at the instruction that makes it;
    - freed data is unaddressable (the block goes back to malloc()), and a
-     block freed twice is reported and not touched again.
+     block freed twice is reported and not touched again;
+   - a resized block is a new block, the data copied with what Memcheck
+     knows of it.
    The hooks' own checks still run: the domain letter tells a PyMem_ block
    freed by PyObject_Free(), which Memcheck cannot see.
 
@@ -139,23 +141,26 @@ debug_freed(void *ctx, uint8_t *data)
     _PyMem_DebugRawFree(&beneath, data);
 }
 
-/* A new block, the data copied with what Memcheck knows of it, the chunk
-   moved (it keeps its allocation stack), the old block freed: the new
-   bytes are undefined, and no chunk lies in freed memory for a moment. */
-static void *
-debug_resized(void *ctx, uint8_t *data, size_t oldsize, size_t nbytes,
-              int announced)
+/* The hooks' block at DATA, of OLDSIZE bytes, copied into the new block
+   MOVED (the bytes with what Memcheck knows of them, the new bytes
+   undefined), then freed; 0 if Memcheck reported DATA as no live block
+   ("Invalid free()": a realloc of a freed block), which is left alone.  A
+   chunk is not moved (VALGRIND_MEMPOOL_CHANGE sorts the whole pool each
+   time): the new block has a chunk of its own. */
+static int
+debug_moved(void *ctx, uint8_t *data, size_t oldsize, uint8_t *moved,
+            size_t nbytes, int announced)
 {
-    uint8_t *moved = debug_allocated(ctx, nbytes, 0, 0);
-    if (moved == NULL) {
-        return NULL;
+    if (announced && oldsize != 0 && !_PyTrack_IsAddressable(data)) {
+        _PyTrack_ObjectFreed(&object_pool, data);   /* reported */
+        return 0;
     }
     memcpy(moved, data, Py_MIN(oldsize, nbytes));
-    if (announced) {
-        _PyTrack_ObjectMoved(&object_pool, data, moved, nbytes);
+    if (announced && !_PyTrack_ObjectFreedIfLive(&object_pool, data)) {
+        return 0;
     }
     debug_freed(ctx, data);
-    return moved;
+    return 1;
 }
 
 
@@ -194,14 +199,15 @@ tracked_debug_raw_free(void *ctx, void *ptr)
 static void *
 tracked_debug_raw_realloc(void *ctx, void *ptr, size_t nbytes)
 {
-    if (ptr == NULL) {
-        return tracked_debug_raw_malloc(ctx, nbytes);
+    void *moved = tracked_debug_raw_malloc(ctx, nbytes);
+    if (ptr == NULL || moved == NULL) {
+        return moved;
     }
-    size_t oldsize = debug_size_peeked(ptr);
-    if (!_PyTrack_ObjectIsLive(&object_pool, ptr, oldsize)) {
-        return NULL;        /* reported: not a live block */
+    if (!debug_moved(ctx, ptr, debug_size_peeked(ptr), moved, nbytes, 1)) {
+        tracked_debug_raw_free(ctx, moved);
+        return NULL;
     }
-    return debug_resized(ctx, ptr, oldsize, nbytes, 1);
+    return moved;
 }
 
 static void *
@@ -255,10 +261,11 @@ static void *
 hidden_debug_realloc(void *ctx, void *ptr, size_t nbytes)
 {
     _PyMem_DebugCheckGIL(__func__);
-    if (ptr == NULL) {
-        return debug_allocated(ctx, nbytes, 0, 0);
+    void *moved = debug_allocated(ctx, nbytes, 0, 0);
+    if (ptr != NULL && moved != NULL) {
+        (void)debug_moved(ctx, ptr, debug_size_peeked(ptr), moved, nbytes, 0);
     }
-    return debug_resized(ctx, ptr, debug_size_peeked(ptr), nbytes, 0);
+    return moved;
 }
 
 static void

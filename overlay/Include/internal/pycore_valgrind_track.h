@@ -89,16 +89,6 @@ _PyTrack_ObjectFreedIfLive(void *pool, void *op)
     return VALGRIND_COUNT_ERRORS == errors;
 }
 
-/* 1 if OP is a live object of SIZE bytes, 0 if Memcheck reported it (a
-   realloc of a freed object).  Nothing changes for a live object. */
-static inline int
-_PyTrack_ObjectIsLive(void *pool, void *op, size_t size)
-{
-    unsigned errors = VALGRIND_COUNT_ERRORS;
-    VALGRIND_MEMPOOL_CHANGE(pool, op, op, size);
-    return VALGRIND_COUNT_ERRORS == errors;
-}
-
 /* The allocator's own bookkeeping inside memory no caller owns. */
 #  define _PyTrack_BytesDefined(P, SIZE)   VALGRIND_MAKE_MEM_DEFINED((P), (SIZE))
 #  define _PyTrack_BytesUndefined(P, SIZE) VALGRIND_MAKE_MEM_UNDEFINED((P), (SIZE))
@@ -180,8 +170,6 @@ extern void _PyValgrind_MiSegmentAllocated(void *start, size_t size);
 #  define _PyTrack_ObjectMoved(POOL, OLDOP, NEWOP, SIZE) ((void)0)
 #  define _PyTrack_ObjectFreed(POOL, OP) ((void)0)
 #  define _PyTrack_ObjectFreedIfLive(POOL, OP) ((void)(POOL), (void)(OP), 1)
-#  define _PyTrack_ObjectIsLive(POOL, OP, SIZE) \
-       ((void)(POOL), (void)(OP), (void)(SIZE), 1)
 #  define _PyTrack_BytesPeeked(DST, SRC, SIZE) memcpy((DST), (SRC), (SIZE))
 #  define _PyTrack_BytesDefined(P, SIZE) ((void)0)
 #  define _PyTrack_BytesUndefined(P, SIZE) ((void)0)
