@@ -97,11 +97,6 @@ class DebugHooksStartup(Startup):
 
 
 @DEBUG_HOOKS_TRACKED
-class DebugHooksPoolStartup(Startup):
-    ENV = dict(DEBUG_HOOKS, **POOL)
-
-
-@DEBUG_HOOKS_TRACKED
 class DevModeStartup(Startup):
     ENV = DEV_MODE
 
@@ -248,37 +243,38 @@ class CPythonTestModules(unittest.TestCase):
 
 @SAME_AS_MALLOC_MODE
 class PoolCPythonTestModules(CPythonTestModules):
-    """A third of those, chosen by the date, in pool mode (all of them ran
+    """A fifth of those, chosen by the date, in pool mode (all of them ran
     silent by hand; make check keeps under its hour)."""
 
     ENV = POOL
 
     def modules(self):
-        return todays_part(super().modules(), 3)
+        return todays_part(super().modules(), 5)
 
 
 @DEBUG_HOOKS_TRACKED
 @unittest.skipIf(support.under_newest_valgrind(), "a tenth of the list there")
 class DebugHooksCPythonTestModules(CPythonTestModules):
-    """An eighth of them, chosen by the date, under PYTHONMALLOC=debug
-    (not under the newest Valgrind, which runs a tenth of the list)."""
+    """A tenth of them, chosen by the date, under PYTHONMALLOC=debug (not
+    under the newest Valgrind, which runs a tenth of the list).  Pool mode
+    under the hooks: tests/test_seeded_bugs.py's clean workload."""
 
     ENV = DEBUG_HOOKS
 
     def modules(self):
-        return todays_part(super().modules(), 8)
+        return todays_part(super().modules(), 10)
 
 
 @DEBUG_HOOKS_TRACKED
 @unittest.skipIf(support.under_newest_valgrind(), "a tenth of the list there")
 class DevModeCPythonTestModules(CPythonTestModules):
-    """Another eighth, under -X dev."""
+    """Another tenth, under -X dev."""
 
     ENV = DEV_MODE
 
     def modules(self):
         modules = super().modules()
-        return todays_part(modules[4:] + modules[:4], 8)
+        return todays_part(modules[5:] + modules[:5], 10)
 
 
 if __name__ == "__main__":
