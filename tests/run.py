@@ -75,6 +75,18 @@ class OutcomeResult(unittest.TextTestResult):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.outcomes = {}
+        # Wall seconds per test class, its class fixtures included: the time
+        # from the previous test's end to each of its tests' ends.
+        self.class_seconds = {}
+        self._last_end = time.monotonic()
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        now = time.monotonic()
+        name = "%s.%s" % (type(test).__module__, type(test).__name__)
+        self.class_seconds[name] = (self.class_seconds.get(name, 0)
+                                    + now - self._last_end)
+        self._last_end = now
 
     def _note(self, test, outcome):
         test_id = getattr(test, "test_case", test).id()   # a subtest's test
@@ -121,32 +133,38 @@ def suite_main(module):
     runner = unittest.TextTestRunner(verbosity=2, resultclass=OutcomeResult)
     result = unittest.main(module=module, argv=[sys.argv[0]], exit=False,
                            testRunner=runner).result
+    for name, seconds in result.class_seconds.items():
+        print("CLASS-SECONDS %s %.1f" % (name, seconds))
     print("RESULT %d %d %d" % result.counts(), flush=True)
 
 
 def run_suite(module, python=PYTHON, valgrind=None):
     """Run one tests/test_*.py in a child process of PYTHON, under the
     Valgrind VALGRIND (a path; None: the one on PATH); return (passed,
-    failed, skipped, output, wall seconds)."""
+    failed, skipped, output, wall seconds, {test class: wall seconds})."""
     started = time.monotonic()
     env = dict(os.environ)
     if valgrind is not None:
         env["PATH"] = os.path.dirname(valgrind) + os.pathsep + env["PATH"]
-    p, f, s, out = run_suite_process(module, python, env)
-    return p, f, s, out, time.monotonic() - started
+    p, f, s, out, classes = run_suite_process(module, python, env)
+    return p, f, s, out, time.monotonic() - started, classes
 
 
 def run_suite_process(module, python, env):
     proc = subprocess.run([python, os.path.abspath(__file__), "--suite", module],
                           cwd=HERE, capture_output=True, text=True, env=env)
     out = proc.stdout + proc.stderr
+    classes = {}
     for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
+        if line.startswith("CLASS-SECONDS "):
+            name, seconds = line.split()[1:]
+            classes[name] = float(seconds)
+        elif line.startswith("RESULT "):
             passed, failed, skipped = map(int, line.split()[1:])
             if proc.returncode != 0 and failed == 0:
                 failed = 1      # the process failed outside any test
-            return passed, failed, skipped, out
-    return 0, 1, 0, out         # no result: the process crashed
+            return passed, failed, skipped, out, classes
+    return 0, 1, 0, out, classes    # no result: the process crashed
 
 
 def todays_shard():
@@ -167,6 +185,19 @@ def longest_first(run):
     if module in LONGEST_FIRST:
         return LONGEST_FIRST.index(module), module
     return len(LONGEST_FIRST), module
+
+
+def print_slowest(class_seconds, count=10):
+    """The test classes that took longest, as regrtest prints its slowest
+    tests: what to look at when make check nears its hour."""
+    if not class_seconds:
+        return
+    total = sum(seconds for seconds, name in class_seconds)
+    print("%d slowest test classes (of %s in all, on %d workers):"
+          % (min(count, len(class_seconds)), minutes(total),
+             os.cpu_count() or 2))
+    for seconds, name in sorted(class_seconds, reverse=True)[:count]:
+        print("  %s  %s" % (minutes(seconds), name))
 
 
 def minutes(seconds):
@@ -220,6 +251,7 @@ def main():
                  % (", ".join(unknown), " ".join(modules)))
     modules = chosen or modules
     passed = failed = skipped = 0
+    class_seconds = []
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
         # Each suite's line as it ends: a slow suite does not hold back the
         # results of the others.
@@ -235,7 +267,7 @@ def main():
         runs.sort(key=longest_first)
         futures = {pool.submit(run_suite, *run): run for run in runs}
         for future in concurrent.futures.as_completed(futures):
-            (module, python, valgrind), (p, f, s, out, wall) = (
+            (module, python, valgrind), (p, f, s, out, wall, classes) = (
                 futures[future], future.result())
             status = "ok" if f == 0 else "FAILED"
             on = "" if python == PYTHON else " on " + os.path.relpath(python)
@@ -243,6 +275,8 @@ def main():
                 on += " under " + os.path.relpath(valgrind)
             print("tests/%s.py%s: %d passed, %d failed, %d skipped: %s (%s)"
                   % (module, on, p, f, s, status, minutes(wall)), flush=True)
+            class_seconds += [(seconds, name + on)
+                              for name, seconds in classes.items()]
             if f:
                 print(out)
             passed += p
@@ -274,6 +308,7 @@ def main():
         passed += p
         failed += f
         skipped += s
+    print_slowest(class_seconds)
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 
