@@ -94,6 +94,10 @@ CODE = '''
 import _valgrind, sys
 words = [sys.intern('word%d' % i) for i in range(2000)]
 table = {w: [w] * 3 for w in words}
+# New arenas in every interpreter at once (pool mode opens the first
+# link of each as pymalloc takes it): about a MiB of small blocks that are
+# not GC objects (pool mode serves those from malloc()).
+arenas = [str(i) * 4 for i in range(15000)]
 if SEARCH:
     counts = _valgrind.leak_check()
     assert counts.leaked == 0, counts

@@ -300,27 +300,27 @@ _valgrind_leak_check_impl(PyObject *module)
 /*[clinic input]
 _valgrind.set_test_tag
 
-    number: int
+    tag: int
     /
 
-Tag what is allocated from now on with NUMBER, 0 to 65535.
+Tag what is allocated from now on with TAG, 0 to 65535.
 
-A number whose low byte is 0 means no tag.  In malloc mode the stack that
+A tag whose low byte is 0 means no tag.  In malloc mode the stack that
 Memcheck records for each block then has the functions group_tag_GG and
-test_tag_TT (GG, TT: the high and low byte of NUMBER in hexadecimal), so
+test_tag_TT (GG, TT: the high and low byte of TAG in hexadecimal), so
 that a leak record names the test that allocated the block.  No effect in
 other modes.
 [clinic start generated code]*/
 
 static PyObject *
-_valgrind_set_test_tag_impl(PyObject *module, int number)
-/*[clinic end generated code: output=ad6081bb13cfb53c input=9376a5c2163ae5fa]*/
+_valgrind_set_test_tag_impl(PyObject *module, int tag)
+/*[clinic end generated code: output=187e9a0387b36950 input=19f6b54aee963458]*/
 {
-    if (number < 0 || number > 0xffff) {
+    if (tag < 0 || tag > 0xffff) {
         PyErr_SetString(PyExc_ValueError, "a test tag is from 0 to 65535");
         return NULL;
     }
-    _Py_atomic_store_int_relaxed(&_PyValgrind_TestTag, number);
+    _Py_atomic_store_int_relaxed(&_PyValgrind_TestTag, tag);
     Py_RETURN_NONE;
 }
 

@@ -238,8 +238,11 @@ static struct {
 };
 
 /* Set by pool_open_links() when pymalloc is about to take a new arena:
-   the offset, in the arena's first pool, of the link it will write. */
-static size_t pool_new_arena_link;
+   the offset, in the arena's first pool, of the link it will write.  It is
+   set, read by pool_arena_alloc() and reset within one pool_alloc() call,
+   on one thread, but interpreters with their own GIL (and their own
+   pymalloc state) allocate at the same time: each thread has its own. */
+static _Py_thread_local size_t pool_new_arena_link;
 
 static void *
 pool_arena_alloc(void *Py_UNUSED(ctx), size_t size)

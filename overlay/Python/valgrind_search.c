@@ -1,8 +1,7 @@
 /* Valgrind support: a Memcheck leak search in the middle of a run
    (_valgrind.leak_check()), with what would wrongly keep leaked objects
    reachable hidden from it.
-   pycore_valgrind.h gives the overview; Python/valgrind_gc.c does the
-   same at exit. */
+   pycore_valgrind.h gives the overview. */
 
 #include "Python.h"
 #include "pycore_interp.h"        // PyInterpreterState.gc

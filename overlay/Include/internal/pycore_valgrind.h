@@ -31,11 +31,11 @@ extern "C" {
    Where the code is:
      Python/valgrind.c            the decision, the tool, the queries, and
                                   what keeps Memcheck silent on correct code
-     Python/valgrind_gc.c         at exit: what live types, modules and C
-                                  static variables reach stays reachable,
-                                  and the GC's lists are dropped
-     Python/valgrind_search.c     a leak search mid-run that does not
-                                  follow the GC's lists
+     Python/valgrind_gc.c         at exit, on the free-threaded build:
+                                  the objects its runtime never frees
+                                  stay reachable
+     Python/valgrind_search.c     a leak search mid-run that stale frame
+                                  pointers do not fool
      Objects/obmalloc_valgrind.h  malloc mode, pool mode and installing them
                                   (it needs obmalloc.c's static state)
 
@@ -152,8 +152,9 @@ extern void _PyValgrind_FirstFree(void *ctx, void *ptr);
    lock. */
 extern PyMemAllocatorEx _PyValgrind_Pymalloc;
 
-/* The number of the test that runs (1-255), or 0: malloc mode allocates
-   through a function of that number (Objects/obmalloc_valgrind.h). */
+/* The tag of the test that runs (its low byte 1-255), or 0: malloc mode
+   allocates through functions named by the tag's bytes
+   (Objects/obmalloc_valgrind.h). */
 extern int _PyValgrind_TestTag;
 
 #  define _PyValgrind_PYMALLOC_ALLOC \

@@ -202,14 +202,14 @@ _valgrind_leak_check(PyObject *module, PyObject *Py_UNUSED(ignored))
 }
 
 PyDoc_STRVAR(_valgrind_set_test_tag__doc__,
-"set_test_tag($module, number, /)\n"
+"set_test_tag($module, tag, /)\n"
 "--\n"
 "\n"
-"Tag what is allocated from now on with NUMBER, 0 to 65535.\n"
+"Tag what is allocated from now on with TAG, 0 to 65535.\n"
 "\n"
-"A number whose low byte is 0 means no tag.  In malloc mode the stack that\n"
+"A tag whose low byte is 0 means no tag.  In malloc mode the stack that\n"
 "Memcheck records for each block then has the functions group_tag_GG and\n"
-"test_tag_TT (GG, TT: the high and low byte of NUMBER in hexadecimal), so\n"
+"test_tag_TT (GG, TT: the high and low byte of TAG in hexadecimal), so\n"
 "that a leak record names the test that allocated the block.  No effect in\n"
 "other modes.");
 
@@ -217,21 +217,21 @@ PyDoc_STRVAR(_valgrind_set_test_tag__doc__,
     {"set_test_tag", (PyCFunction)_valgrind_set_test_tag, METH_O, _valgrind_set_test_tag__doc__},
 
 static PyObject *
-_valgrind_set_test_tag_impl(PyObject *module, int number);
+_valgrind_set_test_tag_impl(PyObject *module, int tag);
 
 static PyObject *
 _valgrind_set_test_tag(PyObject *module, PyObject *arg)
 {
     PyObject *return_value = NULL;
-    int number;
+    int tag;
 
-    number = PyLong_AsInt(arg);
-    if (number == -1 && PyErr_Occurred()) {
+    tag = PyLong_AsInt(arg);
+    if (tag == -1 && PyErr_Occurred()) {
         goto exit;
     }
-    return_value = _valgrind_set_test_tag_impl(module, number);
+    return_value = _valgrind_set_test_tag_impl(module, tag);
 
 exit:
     return return_value;
 }
-/*[clinic end generated code: output=2802f3fe9d4dfa77 input=a9049054013a1b77]*/
+/*[clinic end generated code: output=0e037daf7fd04bff input=a9049054013a1b77]*/
