@@ -83,6 +83,14 @@ class TestDep3Headers(unittest.TestCase):
                         os.path.dirname(path)), os.path.basename(path))
                     fields = parse_dep3(header_of(default))
                     self.assertIn("Applied-Upstream", fields)
+                    # Where upstream made the fix: its gh- issue, and the
+                    # change that the release took.
+                    self.assertRegex(fields.get("Bug", ""),
+                                     r"^https://github\.com/python/cpython/issues/\d+$")
+                    self.assertRegex(fields.get("Origin", ""),
+                                     r"^backport, https://github\.com/python/cpython/")
+                    self.assertRegex(fields["Applied-Upstream"],
+                                     r"^\d+\.\d+\.\d+, https://")
                     continue
                 fields = parse_dep3(header_of(path))
                 self.assertLessEqual(set(fields), KNOWN_FIELDS)
