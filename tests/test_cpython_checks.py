@@ -11,6 +11,8 @@ of the interpreter under test (build/src for build/python):
   release's own libregrtest; the patched tree must add none to those.
 - patchcheck's whitespace checks (PatchcheckTest).
 - the c-analyzer's globals check (GlobalsCheckTest).
+- the NEWS entries a pull request needs (NewsEntriesTest), named and filed
+  as blurb files them.
 """
 
 import collections
@@ -40,6 +42,23 @@ MYPY_INI = os.path.join("Lib", "test", "libregrtest", "mypy.ini")
 LIBREGRTEST = "Lib/test/libregrtest/"
 # A line of mypy's output with --no-pretty: PATH:LINE: error: MESSAGE
 MYPY_ERROR = re.compile(r"^(?P<path>[^:\s]+):\d+: error: (?P<message>.*)$")
+
+
+# blurb's file name: Misc/NEWS.d/next/SECTION/DATE-TIME.ISSUE.NONCE.rst
+NEWS_DIR = os.path.join("Misc", "NEWS.d", "next")
+NEWS_NAME = re.compile(r"^\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d"
+                       r"\.(gh-issue|bpo)-\d+\.\w+\.rst$")
+
+
+def news_sections():
+    """The sections of the release's Misc/NEWS, as directory names
+    ("Core and Builtins": Core_and_Builtins, "Tools/Demos": Tools-Demos)."""
+    with open(os.path.join(SRC, "Misc", "NEWS"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    return {lines[i].replace(" ", "_").replace("/", "-")
+            for i in range(len(lines) - 1)
+            if lines[i] and set(lines[i + 1]) == {"-"}
+            and len(lines[i + 1]) == len(lines[i])}
 
 
 def read_bytes(path):
@@ -216,6 +235,37 @@ class ClinicTest(unittest.TestCase):
                 self.assertEqual(read_bytes(os.path.join(SRC, name)),
                                  read_bytes(os.path.join(OVERLAY, name)),
                                  "build/src is stale: make build")
+
+
+class NewsEntriesTest(unittest.TestCase):
+    def entries(self):
+        top = os.path.join(OVERLAY, NEWS_DIR)
+        return [(section, name, os.path.join(top, section, name))
+                for section in sorted(os.listdir(top))
+                for name in sorted(os.listdir(os.path.join(top, section)))]
+
+    def test_entries_are_filed_as_blurb_files_them(self):
+        sections = news_sections()
+        self.assertIn("Core_and_Builtins", sections)
+        entries = self.entries()
+        self.assertGreaterEqual(len(entries), 4)
+        for section, name, path in entries:
+            with self.subTest(entry=name):
+                self.assertIn(section, sections)
+                self.assertRegex(name, NEWS_NAME)
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+                self.assertTrue(text.strip())
+                self.assertTrue(text.endswith("\n") and not text.endswith("\n\n"))
+                for line in text.splitlines():
+                    self.assertLessEqual(len(line), 79, line)
+                    self.assertEqual(line, line.rstrip(), "trailing space")
+
+    def test_entries_are_in_the_prepared_tree(self):
+        for section, name, path in self.entries():
+            with self.subTest(entry=name):
+                self.assertEqual(read_bytes(path), read_bytes(
+                    os.path.join(SRC, NEWS_DIR, section, name)))
 
 
 class MypyTest(unittest.TestCase):
