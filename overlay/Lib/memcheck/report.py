@@ -337,7 +337,11 @@ class Log:
         self.findings.append(finding)
 
     def findings_of(self, test):
-        return [f for f in self.findings if f.test == test]
+        """TEST's findings: its errors as they came, then its leak records,
+        each definitely lost record before the indirectly lost ones that
+        it explains (Memcheck writes them smallest first)."""
+        return sorted((f for f in self.findings if f.test == test),
+                      key=_report_order)
 
     def outside_tests(self):
         """The findings that no test explains.  An indirectly lost block
@@ -406,6 +410,16 @@ class Tail:
             if finding.is_leak:
                 leaks.append(finding)
         return leaks
+
+
+# The order of a test's findings in its verdict: errors, then the leak
+# records that name a culprit, then the content they hold.
+_LEAK_ORDER = {"Leak_DefinitelyLost": 1, "Leak_PossiblyLost": 2,
+               "Leak_IndirectlyLost": 3, "Leak_StillReachable": 4}
+
+
+def _report_order(finding):
+    return _LEAK_ORDER.get(finding.kind, 0)
 
 
 def _marker(text):
