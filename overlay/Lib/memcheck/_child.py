@@ -140,31 +140,17 @@ def _redirect(old, new):
 
 
 def run_unittest(argv, share):
-    from . import unittest_checker
+    from .unittest_checker import CheckedSuite, unit
 
     class CheckedProgram(unittest.TestProgram):
         def runTests(self):
             tests = list(_flatten(self.test))
-            units = list(map(unittest_checker.unit, tests))
-            self.test = _LazySuite(tests[i] for i in share.choose(units))
-            unittest_checker.install(share.checker)
+            units = list(map(unit, tests))
+            self.test = CheckedSuite(
+                (tests[i] for i in share.choose(units)), share.checker)
             super().runTests()
 
     CheckedProgram(module=None, argv=["python -m unittest", *argv])
-
-
-class _LazySuite(unittest.TestSuite):
-    """A suite that takes its tests from an iterator as it runs them (with
-    -jN, each test as the units are dealt), with the class and module
-    fixtures of a suite."""
-    _cleanup = False        # it holds no list to drop tests from
-
-    def __init__(self, tests):
-        super().__init__()
-        self._pending = tests
-
-    def __iter__(self):
-        return self._pending
 
 
 def _flatten(suite):
@@ -177,9 +163,8 @@ def _flatten(suite):
 
 def run_pytest(argv, share):
     import pytest
-    from . import pytest_plugin
-    pytest_plugin.configure(share)
-    return pytest.main(argv, plugins=[pytest_plugin])
+    from .pytest_plugin import Plugin
+    return pytest.main(argv, plugins=[Plugin(share)])
 
 
 def main():
