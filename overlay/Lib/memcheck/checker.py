@@ -14,15 +14,15 @@ would cost more than the tests.  So tests run in groups:
 - a group whose search found nothing new is clean: each of its tests
   passes, at the price of one search;
 - a group whose search found leaks is narrowed down.  Each test runs
-  with a number of its own (_valgrind.set_test_tag(), unique over 65280
+  with a tag of its own (_valgrind.set_test_tag(), unique over 65280
   tests), which malloc mode puts into the allocation stack of every block,
   so a leak record names its test, even one of an earlier group.  The
-  tests named (all of the group, for a record without a number: pool mode,
+  tests named (all of the group, for a record without a tag: pool mode,
   memory from malloc() itself) run again, then a search.  A test whose second run leaks leaks on every run: the
   leak is its own.  Leaks that no second run repeats happened on first
   use only (a cache filled once, an object created once and lost): they
-  are reported as first-use leaks, of their test when a number names it.
-  When records have no number, halves of the re-run tests run again, each
+  are reported as first-use leaks, of their test when a tag names it.
+  When records have no tag, halves of the re-run tests run again, each
   followed by a search, down to single tests; when many tests leak so
   (CPython's own leaks of memory from malloc(), in a file of tests that
   all make them), that would re-run the group about log2(N) times over.
@@ -47,9 +47,9 @@ from . import MARKER
 # A search follows at least SEARCH_SPACING times its own cost of tests.
 SEARCH_SPACING = 39
 
-# Test numbers (_valgrind.set_test_tag()): a low byte of 1 to 255 and a
-# high byte of 0 to 255, NUMBERS of them before they repeat.
-NUMBERS = 255 * 256
+# Test tags (_valgrind.set_test_tag()): a low byte of 1 to 255 and a
+# high byte of 0 to 255, TAGS of them before they repeat.
+TAGS = 255 * 256
 
 
 def narrowing_budget(count):
@@ -63,7 +63,7 @@ class _BudgetSpent(Exception):
 
 def test_tag(n):
     """The tag of the N-th test run (N from 0)."""
-    n %= NUMBERS
+    n %= TAGS
     return (n // 255) << 8 | (n % 255 + 1)
 
 

@@ -44,7 +44,7 @@ _ALLOCATOR_FRAMES = (
 )
 _ALLOCATOR_FILES = ("obmalloc",)
 
-# Malloc mode's frames that name the number of a test (group_tag_GG and
+# Malloc mode's frames that name the tag of a test (group_tag_GG and
 # test_tag_TT: its high and low byte; _valgrind.set_test_tag()).
 _TEST_TAG = re.compile(r"(group|test)_tag_([0-9a-f]{2})")
 
@@ -141,7 +141,7 @@ class Finding:
 
     @property
     def tag(self):
-        """The number of the test that allocated the block (malloc mode's
+        """The tag of the test that allocated the block (malloc mode's
         group_tag_GG and test_tag_TT frames), or None."""
         parts = {}
         for f in self.frames[:10]:
