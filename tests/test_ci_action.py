@@ -350,7 +350,8 @@ class SuiteWorkflow(unittest.TestCase):
     TABLE_FILES = ["Makefile", "source.conf", "tools/lib.sh", "tools/ci-suite",
                    "tools/valgrindtest-all", "tests/suite/README.md",
                    "tests/suite/results",
-                   "overlay/Lib/test/libregrtest/valgrind_known.txt"]
+                   "overlay/Lib/test/libregrtest/valgrind_known.txt",
+                   "overlay/Lib/memcheck/known.py"]
 
     def setUp(self):
         self.copy = project_copy(self, self.TABLE_FILES)
@@ -420,6 +421,80 @@ class SuiteWorkflow(unittest.TestCase):
         self.assertEqual(self.read("tests", "suite", "README.md"), before)
         self.assertEqual(len(os.listdir(os.path.join(
             self.copy, "tests", "suite", "results"))), SHARDS)
+
+    def valgrindtest_all(self, *args):
+        return subprocess.run([sys.executable, os.path.join(
+            self.copy, "tools", "valgrindtest-all"), *args],
+            capture_output=True, text=True, timeout=120)
+
+    def test_bad_known_line_stops_it(self):
+        # valgrind_known.txt is read by memcheck.known, as regrtest
+        # --valgrind reads it: a line that is not an entry is an error.
+        known = os.path.join(self.copy, "overlay", "Lib", "test",
+                             "libregrtest", "valgrind_known.txt")
+        with open(known) as f:
+            lines = f.read().count("\n")
+        with open(known, "a") as f:
+            f.write("test_os.T.test_x  cpython-bug\n")
+        before = self.read("tests", "suite", "README.md")
+        for action in ("table", "run"):
+            with self.subTest(action=action):
+                proc = self.valgrindtest_all(action)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn("valgrindtest-all: %s:%d: expected 'TEST  "
+                              "CATEGORY" % (known, lines + 1), proc.stderr)
+        self.assertEqual(self.read("tests", "suite", "README.md"), before)
+
+    def test_reads_the_results_of_regrtest(self):
+        # A shard's record is made of the result regrtest --valgrind wrote
+        # for each file (PYTHONMEMCHECKRESULTS), not of its log's lines.
+        directory = os.path.join(self.copy, "build", "suite", "shard-01")
+        os.makedirs(directory)
+        base = {"load_avg": 1.5, "session_finished": True, "errors": 0,
+                "leaked_bytes": 0, "known_findings": 0, "failed_cases": {},
+                "memcheck": [], "wall_seconds": 10.0}
+        results = {
+            "test_a": {"state": "PASSED", "state_text": "passed"},
+            "test_b": {"state": "FAILED", "state_text": "failed",
+                       "leaked_bytes": 40, "load_avg": 2.5,
+                       "memcheck": ["Memcheck: test_b: 40 bytes definitely lost"]},
+            "test_c": {"state": "SKIPPED", "state_text": "skipped"},
+            "test_d": {"state": None, "state_text": "", "wall_seconds": 100.0},
+            "test_e": {"state": None, "state_text": "", "wall_seconds": 99.0},
+        }
+        for test, fields in results.items():
+            with open(os.path.join(directory, test + ".json"), "w") as f:
+                json.dump(dict(base, test=test, **fields), f)
+        with open(os.path.join(self.copy, "build", "suite", "shard-01.log"),
+                  "w") as f:
+            f.write("0:00:10 load avg: 9.00 [1/6] test_c skipped\n"
+                    "test_c skipped -- Windows only\n"
+                    "== Tests result: FAILURE ==\n")
+        record = {"shard": "1/40", "wall_seconds": 1, "exit_status": 2,
+                  "result": "FAILURE", "files": [{"test": t} for t in
+                                                 list(results) + ["test_f"]]}
+        with open(os.path.join(self.copy, "tests", "suite", "results",
+                               "shard-01.json"), "w") as f:
+            json.dump(record, f)
+        proc = self.valgrindtest_all("reparse", "--only", "1",
+                                     "--timeout", "100")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(self.copy, "tests", "suite", "results",
+                               "shard-01.json")) as f:
+            record = json.load(f)
+        self.assertEqual(record["files_from"], "results")
+        files = {f["test"]: f for f in record["files"]}
+        self.assertEqual({t: f["verdict"] for t, f in files.items()},
+                         {"test_a": "clean", "test_b": "leaks",
+                          "test_c": "skipped", "test_d": "timeout",
+                          "test_e": "crash", "test_f": "not run"})
+        self.assertEqual(files["test_b"]["memcheck"],
+                         results["test_b"]["memcheck"])
+        self.assertEqual(files["test_c"]["output"],
+                         ["test_c skipped -- Windows only"])
+        self.assertEqual(files["test_a"]["wall_seconds"], 10.0)
+        self.assertIn("| test_c | 1 | 0 | 10 s | skipped | Windows only |",
+                      self.read("tests", "suite", "README.md"))
 
     def test_shard_runs_the_local_command(self):
         # make valgrindtest-all itself runs for hours: a stand-in target

@@ -5,7 +5,6 @@ findings aside), 1 when a test failed or Memcheck found something, 2 when
 the suite could not be run."""
 
 import argparse
-import fnmatch
 import json
 import os
 import subprocess
@@ -15,6 +14,7 @@ import time
 
 from . import parse_shard
 from . import junit
+from . import known
 from ._child import CONFIG_ENV
 from .command import verdict_command
 from .progress import Progress
@@ -39,8 +39,10 @@ def parse_args(argv):
                              "a function matching it, do not fail the run "
                              "(repeatable)")
     parser.add_argument("--known-file", metavar="FILE",
-                        help="known-issue patterns, one a line "
-                             "(# comments)")
+                        help="known issues, an entry a line: 'TEST "
+                             "CATEGORY [frames=FUNCTION,...] REASON' or a "
+                             "lone PATTERN, as --known (# comments; "
+                             "memcheck.known)")
     parser.add_argument("-j", "--jobs", metavar="N", type=_jobs, default=1,
                         help="run the tests in N processes under Memcheck, "
                              "forked once the tests are collected (0: one a "
@@ -61,11 +63,28 @@ def parse_args(argv):
     parser.add_argument("args", nargs=argparse.REMAINDER,
                         help="arguments of the framework's command line")
     ns = parser.parse_args(argv)
+    ns.known = [entry for pattern in ns.known
+                for entry in known.from_pattern(pattern, f"--known {pattern}")]
     if ns.known_file:
-        with open(ns.known_file, encoding="utf-8") as f:
-            ns.known += [line.strip() for line in f
-                         if line.strip() and not line.startswith("#")]
+        ns.known += _read_known_file(parser, ns.known_file)
     return ns
+
+
+def _read_known_file(parser, path):
+    """The entries of --known-file PATH; a line that is not one stops the
+    run before any test, with where it is and what was expected."""
+    try:
+        entries = known.read(path)
+    except (OSError, ValueError) as exc:
+        parser.error(f"--known-file: {exc}")
+    left_out = known.not_run(entries)
+    if left_out:
+        # The framework selects the tests: unittest -k, pytest --deselect.
+        parser.error(f"--known-file: {left_out[0].where}: category "
+                     f"{left_out[0].category!r} leaves tests out, which "
+                     f"only regrtest --valgrind does: deselect them in "
+                     f"the framework's arguments")
+    return entries
 
 
 def _jobs(text):
@@ -91,14 +110,14 @@ def _shard(text):
 OUTSIDE_TESTS = "(outside tests)"
 
 
-def is_known(patterns, test, findings):
-    names = [test] if test else []
-    names += [frame.fn for f in findings for frame in f.frames]
-    return any(fnmatch.fnmatchcase(name, pattern)
-               for pattern in patterns for name in names)
+def is_known(entries, ids, findings):
+    """Whether ENTRIES (memcheck.known) make FINDINGS known, the findings
+    of one verdict, whose names are IDS (a test id, a group's tests,
+    OUTSIDE_TESTS)."""
+    return known.covering(entries, ids, findings) is not None
 
 
-def verdict(test, fields, findings, known):
+def verdict(test, fields, findings, entries):
     """(status, message, details) of one test."""
     outcome = fields.get("outcome")
     problems = []
@@ -116,7 +135,7 @@ def verdict(test, fields, findings, known):
         # The process stopped inside this test (a crash).
         return "error", "the process stopped during this test", details
     message = "Memcheck: " + "; ".join(problems) if problems else ""
-    known_issue = bool(problems) and is_known(known, test, findings)
+    known_issue = bool(problems) and is_known(entries, [test], findings)
     if problems and not known_issue:
         return "failed", message, details
     if outcome in ("failed", "error"):
@@ -299,8 +318,9 @@ def log_verdicts(ns, log, returncode, outside_seen):
              "searches)")):
         for tests, findings in groups:
             group = f"({label}, in {tests[0]} ... {tests[-1]})"
-            known = is_known(ns.known, None, findings)
-            verdicts.append(Verdict(group, "known" if known else "failed",
+            status = ("known" if is_known(ns.known, tests, findings)
+                      else "failed")
+            verdicts.append(Verdict(group, status,
                              "Memcheck: " + leak_summary(findings) + " "
                              + how.format(len(tests)),
                              format_findings(findings)))
@@ -308,15 +328,15 @@ def log_verdicts(ns, log, returncode, outside_seen):
                if (f.kind, f.stack_key) not in outside_seen]
     outside_seen.update((f.kind, f.stack_key) for f in outside)
     if outside:
-        known = is_known(ns.known, OUTSIDE_TESTS, outside)
+        status = ("known" if is_known(ns.known, [OUTSIDE_TESTS], outside)
+                  else "failed")
         message = ("Memcheck findings outside any test: "
                    + "; ".join(filter(None, [
                        ", ".join(sorted({f.kind for f in outside
                                          if not f.is_leak})),
                        leak_summary(outside)])))
         details = format_findings(outside)
-        verdicts.append(Verdict(OUTSIDE_TESTS, "known" if known else "failed",
-                         message, details))
+        verdicts.append(Verdict(OUTSIDE_TESTS, status, message, details))
     if not log.finished:
         verdicts.append(Verdict("(session)", "error",
                          f"the process under Memcheck ended early "

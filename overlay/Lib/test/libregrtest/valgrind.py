@@ -9,20 +9,28 @@ main process reads the file: a test case with a Memcheck error or a definite
 or indirect leak fails, and so does its file, with a compact report (kind,
 bytes, top frames).  Leaks of first use, and leaks at the worker's exit, fail
 the file.  In --junit-xml, the failing test cases are marked.
+
+The findings of known CPython bugs, and the cases not to run, are listed in
+KNOWN_FILE (memcheck.known's format).  With PYTHONMEMCHECKRESULTS=DIR, the
+main process writes the result of each test file as DIR/TEST_NAME.json, for
+tools (the series' tools/valgrindtest-all) that would otherwise read
+regrtest's output.
 """
 
-import fnmatch
+import json
 import os
-import re
 import shutil
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from memcheck import parse_shard, in_shard
+from memcheck import known
 from memcheck.command import verdict_command
+from memcheck.known import Entry as KnownEntry
 from memcheck.report import Finding, Log, leak_summary
 
 from .result import State, TestResult
@@ -31,9 +39,6 @@ from .utils import StrPath, TestList, TestName
 if TYPE_CHECKING:
     from memcheck.checker import Checker
 
-# An entry of KNOWN_FILE: (test id pattern, category, reason).
-KnownEntry = tuple[str, str, str]
-
 # Counts for the summary, in the main process: (test file, number of
 # errors, leaked bytes).
 _checked: list[tuple[TestName, int, int]] = []
@@ -41,29 +46,24 @@ _checked: list[tuple[TestName, int, int]] = []
 # The test cases that --valgrind does not fail on, and why (the file says
 # how to read it).
 KNOWN_FILE = os.path.join(os.path.dirname(__file__), "valgrind_known.txt")
-NOT_RUN = ("emulation", "resources")
-CATEGORIES = NOT_RUN + ("cpython-bug",)
 # read_known()'s, as --valgrind-known chose
 known_entries: list[KnownEntry] | None = None
 
+# A directory: the main process writes the result of each test file there,
+# as TEST_NAME.json (WorkerReport.results()), for tools that would otherwise
+# read regrtest's output.
+RESULTS_ENV = "PYTHONMEMCHECKRESULTS"
+# When each worker started (new_xml_file()), and the reports of the workers
+# that ended, in the main process.
+_started: dict[TestName, float] = {}
+_reports: list["WorkerReport"] = []
+
 
 def read_known(path: StrPath = KNOWN_FILE) -> list[KnownEntry]:
-    """The entries of PATH: [(test id pattern, category, reason)], the id
-    relative to the test package (test_os.TimerfdTests.test_x)."""
-    entries: list[KnownEntry] = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            parts = line.split(None, 2)
-            if len(parts) < 3 or parts[1] not in CATEGORIES:
-                raise ValueError(f"{path}:{number}: expected 'test_file[.Class."
-                                 f"case]  category  reason' with a category "
-                                 f"of {', '.join(CATEGORIES)}: {line!r}")
-            test, category, reason = parts
-            entries.append((test, category, reason))
-    return entries
+    """The entries of PATH (memcheck.known's format), the ids relative to
+    the test package (test_os.TimerfdTests.test_x).  Raise ValueError for
+    a line that is not an entry."""
+    return known.read(path)
 
 
 def _ids(test: str) -> tuple[str, str]:
@@ -74,38 +74,36 @@ def _ids(test: str) -> tuple[str, str]:
 
 def ignored_tests(entries: list[KnownEntry]) -> list[str]:
     """The patterns of regrtest's --ignore for the cases not to run."""
-    return [pattern for test, category, _ in entries if category in NOT_RUN
-            for pattern in _ids(test)]
+    return [pattern for entry in known.not_run(entries)
+            for pattern in _ids(entry.test)]
 
 
-def _known_finding(test_name: TestName, finding: Finding,
-                   entries: list[KnownEntry]) -> bool:
-    """Whether FINDING, of the file TEST_NAME, is a known CPython bug: in a
-    listed test case; outside any case, of a listed file; or a leak of
-    first use in a group of cases that holds a listed case, at a function
-    that the entry's reason names (the frames the report shows)."""
+def _names(case: str) -> tuple[str, str]:
+    """The ids an entry's TEST is matched with: relative to the test
+    package, and as they are (a --testdir's)."""
+    return (case.removeprefix("test."), case)
+
+
+def known_findings(test_name: TestName, findings: list[Finding],
+                   entries: list[KnownEntry]) -> list[Finding]:
+    """The FINDINGS of the file TEST_NAME that ENTRIES make known, judged
+    as memcheck.known.covering() says: those of each test case together;
+    those outside any case as the file's; a group's leaks of first use
+    (or not narrowed down) as its cases' and the file's."""
     name = test_name.removeprefix("test.")
-    for test, category, reason in entries:
-        if category != "cpython-bug":
-            continue
-        if finding.test is None and fnmatch.fnmatchcase(name, test):
-            return True
-        cases = [finding.test] if finding.test is not None else finding.group
-        if not any(fnmatch.fnmatchcase(case, pattern) for case in cases
-                   for pattern in _ids(test)):
-            continue
-        if finding.test is not None or _names_a_frame(reason, finding):
-            return True
-    return False
-
-
-def _names_a_frame(reason: str, finding: Finding) -> bool:
-    """Whether REASON names a function of FINDING's shown frames (C names
-    with an underscore: _copy_string_obj_raw, PyConfig_SetString; a
-    compiler's clone, channel_send.constprop.0, by its function's name)."""
-    names = set(re.findall(r"\b[A-Za-z]\w*_\w*|\b_\w+", reason))
-    return any(frame.fn.split(".")[0] in names
-               for frame in finding.caller_frames())
+    units: dict[tuple[str, ...], list[Finding]] = {}
+    for finding in findings:
+        ids: tuple[str, ...]
+        if finding.test is not None:
+            ids = _names(finding.test)
+        else:
+            ids = (name,) + tuple(n for case in finding.group
+                                  for n in _names(case))
+        units.setdefault(ids, []).append(finding)
+    covered = {id(f) for ids, unit in units.items()
+               if known.covering(entries, ids, unit) is not None
+               for f in unit}
+    return [f for f in findings if id(f) in covered]
 
 
 def unavailable() -> str | None:
@@ -130,6 +128,9 @@ def shard_tests(tests: TestList, shard: str | None) -> TestList:
 
 
 def new_xml_file(test_name: TestName) -> StrPath:
+    """In the main process, as the worker of TEST_NAME starts: the file of
+    its Memcheck log.  The start is noted for the result's wall time."""
+    _started[test_name] = time.monotonic()
     fd, path = tempfile.mkstemp(prefix=f"{test_name}-", suffix=".memcheck.xml")
     os.close(fd)
     return path
@@ -168,23 +169,32 @@ class WorkerReport:
     known CPython bugs (KNOWN_FILE) apart."""
 
     def __init__(self, test_name: TestName, xml_file: StrPath,
-                 known: list[KnownEntry] | None = None) -> None:
+                 entries: list[KnownEntry] | None = None) -> None:
         self.test_name = test_name
+        self.seconds = time.monotonic() - _started.pop(test_name,
+                                                       time.monotonic())
+        self.load_avg = _load_avg()
         self.log: Log | None
         try:
             self.log = Log(xml_file) if os.path.getsize(xml_file) else None
         finally:
             os.unlink(xml_file)
-        findings: list[Finding] = self.log.findings if self.log else []
+        findings: list[Finding] = list(self.log.findings) if self.log else []
         for _, group_leaks in (self.log.first_use + self.log.unnarrowed
                                if self.log else ()):
             findings += group_leaks
-        entries = (known if known is not None else known_entries
-                   if known_entries is not None else read_known())
-        self.known: list[Finding] = [f for f in findings
-                                     if _known_finding(test_name, f, entries)]
+        if entries is None:
+            entries = (known_entries if known_entries is not None
+                       else read_known())
+        self.known: list[Finding] = known_findings(test_name, findings,
+                                                   entries)
+        known_ids = {id(f) for f in self.known}
         self.findings: list[Finding] = [f for f in findings
-                                        if f not in self.known]
+                                        if id(f) not in known_ids]
+        # regrtest's result, when the worker gave one (apply()).
+        self.result: TestResult | None = None
+        _reports.append(self)
+        self.write_result()
 
     def by_test_case(self) -> dict[str, list[Finding]]:
         """{test case id: its findings}, in the order they ran."""
@@ -218,15 +228,57 @@ class WorkerReport:
 
     def apply(self, result: TestResult) -> None:
         """Fail RESULT (a TestResult) when there are findings."""
-        errors = sum(1 for f in self.findings if not f.is_leak)
-        leaked = sum(f.added_bytes for f in self.findings if f.is_leak)
-        _checked.append((self.test_name, errors, leaked))
-        if not self.findings:
+        self.result = result
+        _checked.append((self.test_name, self.errors(), self.leaked()))
+        if self.findings:
+            if not State.is_failed(result.state):
+                result.state = State.FAILED
+            if result.xml_data is not None:
+                self._mark_junit(result)
+        self.write_result()
+
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if not f.is_leak)
+
+    def leaked(self) -> int:
+        return sum(f.added_bytes for f in self.findings if f.is_leak)
+
+    def results(self) -> dict[str, Any]:
+        """The file's result, for tools (RESULTS_ENV): regrtest's state and
+        its text ("passed", "skipped (resource denied)"; None and "" when
+        the worker gave no result: it crashed, or its timeout stopped it),
+        the worker's wall time and the load at its end, and the Memcheck
+        report as text() shows it, a line an item."""
+        result = self.result
+        text = str(result) if result is not None else ""
+        return {
+            "test": self.test_name,
+            "state": result.state if result is not None else None,
+            "state_text": text.removeprefix(f"{self.test_name} "),
+            "wall_seconds": round(self.seconds, 1),
+            "load_avg": self.load_avg,
+            "session_finished": bool(self.log and self.log.finished),
+            "errors": self.errors(),
+            "leaked_bytes": self.leaked(),
+            "known_findings": len(self.known),
+            "failed_cases": {case: summary(findings) for case, findings
+                             in self.by_test_case().items()},
+            "memcheck": [line for line in self.text().splitlines() if line],
+        }
+
+    def write_result(self) -> None:
+        """Write results() as DIR/TEST_NAME.json, DIR named by RESULTS_ENV
+        (nothing without it).  Written when the worker ends, again with
+        regrtest's result, and at the end of the run (print_summary()):
+        regrtest may still change the state (leaked temporary files)."""
+        directory = os.environ.get(RESULTS_ENV)
+        if not directory:
             return
-        if not State.is_failed(result.state):
-            result.state = State.FAILED
-        if result.xml_data is not None:
-            self._mark_junit(result)
+        path = os.path.join(directory, f"{self.test_name}.json")
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(self.results(), f, indent=1)
+            f.write("\n")
+        os.replace(path + ".tmp", path)
 
     def _mark_junit(self, result: TestResult) -> None:
         """Mark each failing test case in the worker's JUnit XML; findings
@@ -257,6 +309,15 @@ class WorkerReport:
         result.xml_data = xml_data
 
 
+def _load_avg() -> float | None:
+    """The 1-minute load average, as regrtest's progress lines show it: the
+    machine may be shared, and wall times grow with the load."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def summary(findings: list[Finding]) -> str:
     errors = sum(1 for f in findings if not f.is_leak)
     parts = [f"{errors} error(s)"] if errors else []
@@ -273,6 +334,8 @@ def _add_failure(case: ET.Element, findings: list[Finding]) -> None:
 
 
 def print_summary() -> None:
+    for report in _reports:
+        report.write_result()
     if not _checked:
         return
     with_errors = [name for name, errors, _ in _checked if errors]
