@@ -202,13 +202,21 @@ class CPythonTestModules(unittest.TestCase):
     ENV = {}
 
     def modules(self):
-        """All of them.  On the free-threaded build, where Memcheck is
-        slower, a fifth of them, chosen by the date, and test_dict (where
-        that build showed a CPython bug of its own,
+        """Half of them, chosen by the date (all of them took half of make
+        check's hour on two cores), or the build's part (build_modules()).
+        NOISE_MODULES=all: all of them, everywhere.  All of them ran silent
+        by hand."""
+        if PYDEBUG or FREE_THREADED or support.under_newest_valgrind():
+            return self.build_modules()
+        return todays_part(self.build_modules(), 2)
+
+    def build_modules(self):
+        """All of them on the release build.  On the free-threaded build,
+        where Memcheck is slower, a fifth of them, chosen by the date, and
+        test_dict (where that build showed a CPython bug of its own,
         ft-dictreviter-reference.patch); under the newest Valgrind
         (tests/run.py runs this suite under it too), a tenth; on a pydebug
-        build (make check-pydebug), a quarter.  All of them ran silent by
-        hand."""
+        build (make check-pydebug), a quarter."""
         modules = test_modules()
         if PYDEBUG:
             modules = todays_part(modules, 4)   # make check-pydebug
@@ -249,7 +257,7 @@ class PoolCPythonTestModules(CPythonTestModules):
     ENV = POOL
 
     def modules(self):
-        return todays_part(super().modules(), 5)
+        return todays_part(self.build_modules(), 5)
 
 
 @DEBUG_HOOKS_TRACKED
@@ -262,7 +270,7 @@ class DebugHooksCPythonTestModules(CPythonTestModules):
     ENV = DEBUG_HOOKS
 
     def modules(self):
-        return todays_part(super().modules(), 10)
+        return todays_part(self.build_modules(), 10)
 
 
 @DEBUG_HOOKS_TRACKED
@@ -273,7 +281,7 @@ class DevModeCPythonTestModules(CPythonTestModules):
     ENV = DEV_MODE
 
     def modules(self):
-        modules = super().modules()
+        modules = self.build_modules()
         return todays_part(modules[5:] + modules[:5], 10)
 
 
