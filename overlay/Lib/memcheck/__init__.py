@@ -8,13 +8,17 @@ running.  Leaks are searched for after groups of tests, sized so that the
 searches cost a small share of the run; a group whose search finds a leak
 is narrowed down by running each of its tests again with a search of its
 own: a test whose second run leaks fails, and what only the first run
-leaked is reported as a leak of first use.  Run "python -m memcheck
---help" for the options, and see Misc/README.valgrind.
+leaked is reported as a leak of first use.  Under a thread checker
+(--tool=helgrind or drd, or PYTHONMEMCHECKTOOL), each race or misuse of a
+lock fails the test that was running when the tool reported it, and no
+leaks are searched for.  Run "python -m memcheck --help" for the options,
+and see Misc/README.valgrind.
 
 The submodules are the pieces, shared with regrtest's --valgrind option:
-command (Valgrind command lines and their options), report (Valgrind's XML
-output read into findings and test windows), checker (the groups and
-searches inside the process under test), junit (JUnit XML).
+command (Valgrind command lines, their options and the tools), report
+(Memcheck's, Helgrind's and DRD's XML output read into findings and test
+windows), checker (the groups and searches inside the process under test),
+junit (JUnit XML).
 """
 
 # Prefix of the log lines (Valgrind client messages) that delimit tests.

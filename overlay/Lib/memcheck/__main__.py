@@ -1,8 +1,13 @@
 """python -m memcheck: run a test suite under Memcheck, one verdict a test.
 
-Exit status: 0 when every test passed with no Memcheck finding (known
-findings aside), 1 when a test failed or Memcheck found something, 2 when
-the suite could not be run."""
+--tool=helgrind or --tool=drd (or PYTHONMEMCHECKTOOL) runs it under a thread
+checker instead: every report (a data race, a misuse of a lock) fails the
+test that was running when the tool made it, and nothing is searched for
+leaks.
+
+Exit status: 0 when every test passed with no finding (known findings
+aside), 1 when a test failed or the tool found something, 2 when the suite
+could not be run."""
 
 import argparse
 import json
@@ -16,7 +21,8 @@ from . import parse_shard
 from . import junit
 from . import known
 from ._child import CONFIG_ENV
-from .command import verdict_command
+from .command import (THREAD_TOOLS, TOOL_ENV, VERDICT_TOOLS, tool_title,
+                      verdict_command, verdict_tool)
 from .progress import Progress
 from .junit import Verdict
 from .report import Log, leak_summary
@@ -29,7 +35,15 @@ def parse_args(argv):
                     "Memcheck with a verdict per test: a test fails when "
                     "it causes a Memcheck error or leaks memory (definitely, "
                     "indirectly or possibly lost), as the leak-gating "
-                    "Memcheck options would report at exit.")
+                    "Memcheck options would report at exit.  Under "
+                    "--tool=helgrind or drd, a test fails when the tool "
+                    "reports a data race or a misuse of a lock while it "
+                    "runs (no leaks are checked).")
+    parser.add_argument("--tool", choices=VERDICT_TOOLS,
+                        help="the Valgrind tool: memcheck, or a thread "
+                             "checker, helgrind or drd, whose every report "
+                             "fails the test running then (default: "
+                             f"{TOOL_ENV}, else memcheck)")
     parser.add_argument("--junit-xml", metavar="FILE",
                         help="write the verdicts as JUnit XML")
     parser.add_argument("--known", metavar="PATTERN", action="append",
@@ -44,7 +58,7 @@ def parse_args(argv):
                              "lone PATTERN, as --known (# comments; "
                              "memcheck.known)")
     parser.add_argument("-j", "--jobs", metavar="N", type=_jobs, default=1,
-                        help="run the tests in N processes under Memcheck, "
+                        help="run the tests in N processes under the tool, "
                              "forked once the tests are collected (0: one a "
                              "CPU); tests that share a class or module "
                              "fixture stay in one")
@@ -54,15 +68,20 @@ def parse_args(argv):
     parser.add_argument("--valgrind-opt", metavar="OPTION", action="append",
                         default=[],
                         help="an extra Valgrind option, e.g. "
-                             "--valgrind-opt=--track-origins=yes "
+                             "--valgrind-opt=--track-origins=yes, "
+                             "--valgrind-opt=--history-level=approx "
                              "(repeatable; PYTHONMEMCHECKOPTS too)")
     parser.add_argument("--xml-file", metavar="FILE",
-                        help="keep Memcheck's XML output in FILE (with "
+                        help="keep the tool's XML output in FILE (with "
                              "-jN: FILE-1 ... FILE-N, before the suffix)")
     parser.add_argument("framework", choices=("unittest", "pytest"))
     parser.add_argument("args", nargs=argparse.REMAINDER,
                         help="arguments of the framework's command line")
     ns = parser.parse_args(argv)
+    try:
+        ns.tool = verdict_tool(ns.tool)
+    except ValueError as exc:
+        parser.error(f"{TOOL_ENV}: {exc}")
     ns.known = [entry for pattern in ns.known
                 for entry in known.from_pattern(pattern, f"--known {pattern}")]
     if ns.known_file:
@@ -117,8 +136,8 @@ def is_known(entries, ids, findings):
     return known.covering(entries, ids, findings) is not None
 
 
-def verdict(test, fields, findings, entries):
-    """(status, message, details) of one test."""
+def verdict(test, fields, findings, entries, title="Memcheck"):
+    """(status, message, details) of one test; TITLE: the tool's name."""
     outcome = fields.get("outcome")
     problems = []
     kinds = sorted({f.kind for f in findings if not f.is_leak})
@@ -134,12 +153,12 @@ def verdict(test, fields, findings, entries):
     if not fields:
         # The process stopped inside this test (a crash).
         return "error", "the process stopped during this test", details
-    message = "Memcheck: " + "; ".join(problems) if problems else ""
+    message = f"{title}: " + "; ".join(problems) if problems else ""
     known_issue = bool(problems) and is_known(entries, [test], findings)
     if problems and not known_issue:
         return "failed", message, details
     if outcome in ("failed", "error"):
-        # A known Memcheck issue does not hide a failing test.
+        # A known issue does not hide a failing test.
         return outcome, "; ".join(filter(None, [
             f"test {outcome} (see the test output)", message])), details
     if known_issue:
@@ -199,7 +218,7 @@ def main(argv=None):
 
 
 class Run:
-    """The process under Memcheck (memcheck._child), and the files of each
+    """The process under the tool (memcheck._child), and the files of each
     of the -jN processes it forks: output, progress and XML log of job K
     (1 for the process started here)."""
 
@@ -214,7 +233,7 @@ class Run:
             self.xml_pattern = ns.xml_file
         cmd = verdict_command(
             [sys.executable, "-m", "memcheck._child", ns.framework, *ns.args],
-            self.xml_pattern, ns.valgrind_opt)
+            self.xml_pattern, ns.valgrind_opt, tool=ns.tool)
         env = dict(os.environ)
         env[CONFIG_ENV] = json.dumps({
             "shard": ns.shard,
@@ -283,15 +302,21 @@ def judge(ns, logs, elapsed):
     outside_seen = set()
     for log, returncode in logs:
         verdicts += log_verdicts(ns, log, returncode, outside_seen)
-    print_report(verdicts)
-    searches = sum(log.session.get("searches", 0) for log, _ in logs)
-    seconds = sum(log.session.get("search_seconds", 0) for log, _ in logs)
-    # A search walks the whole heap: its cost grows with the heap, not
-    # with the tests it follows.
-    average = seconds / searches if searches else 0
-    print(f"memcheck: {searches} leak searches, {average:.2f} s each, took "
-          f"{seconds:.1f} s of {elapsed * len(logs):.1f} s of process time "
-          f"({len(logs)} process{'es' if len(logs) > 1 else ''})")
+    print_report(verdicts, tool_title(ns.tool))
+    processes = f"{len(logs)} process{'es' if len(logs) > 1 else ''}"
+    if ns.tool in THREAD_TOOLS:
+        print(f"memcheck: {tool_title(ns.tool)} checks no leaks: "
+              f"{elapsed * len(logs):.1f} s of process time ({processes})")
+    else:
+        searches = sum(log.session.get("searches", 0) for log, _ in logs)
+        seconds = sum(log.session.get("search_seconds", 0)
+                      for log, _ in logs)
+        # A search walks the whole heap: its cost grows with the heap, not
+        # with the tests it follows.
+        average = seconds / searches if searches else 0
+        print(f"memcheck: {searches} leak searches, {average:.2f} s each, "
+              f"took {seconds:.1f} s of {elapsed * len(logs):.1f} s of "
+              f"process time ({processes})")
     if ns.junit_xml:
         junit.write(ns.junit_xml, "memcheck", verdicts, elapsed)
     failing = [v for v in verdicts if v[1] in ("failed", "error")]
@@ -302,10 +327,11 @@ def log_verdicts(ns, log, returncode, outside_seen):
     """The verdicts of one process.  OUTSIDE_SEEN: the findings outside
     tests that an earlier process reported (forked processes share what
     came before the fork)."""
+    title = tool_title(ns.tool)
     verdicts = []
     for test in log.order:
         status, message, details = verdict(
-            test, log.tests[test], log.findings_of(test), ns.known)
+            test, log.tests[test], log.findings_of(test), ns.known, title)
         verdicts.append(Verdict(test, status, message, details,
                                 log.tests[test].get("seconds")))
     for groups, label, how in (
@@ -321,7 +347,7 @@ def log_verdicts(ns, log, returncode, outside_seen):
             status = ("known" if is_known(ns.known, tests, findings)
                       else "failed")
             verdicts.append(Verdict(group, status,
-                             "Memcheck: " + leak_summary(findings) + " "
+                             f"{title}: " + leak_summary(findings) + " "
                              + how.format(len(tests)),
                              format_findings(findings)))
     outside = [f for f in log.outside_tests()
@@ -330,7 +356,7 @@ def log_verdicts(ns, log, returncode, outside_seen):
     if outside:
         status = ("known" if is_known(ns.known, [OUTSIDE_TESTS], outside)
                   else "failed")
-        message = ("Memcheck findings outside any test: "
+        message = (f"{title} findings outside any test: "
                    + "; ".join(filter(None, [
                        ", ".join(sorted({f.kind for f in outside
                                          if not f.is_leak})),
@@ -339,13 +365,13 @@ def log_verdicts(ns, log, returncode, outside_seen):
         verdicts.append(Verdict(OUTSIDE_TESTS, status, message, details))
     if not log.finished:
         verdicts.append(Verdict("(session)", "error",
-                         f"the process under Memcheck ended early "
+                         f"the process under {title} ended early "
                          f"(exit status {returncode})", ""))
     return verdicts
 
 
-def print_report(verdicts):
-    print("\n== Memcheck verdicts ==")
+def print_report(verdicts, title="Memcheck"):
+    print(f"\n== {title} verdicts ==")
     for test, status, message, details, _ in verdicts:
         if status in ("failed", "error", "known"):
             print(f"{status.upper()}: {test}: {message}")

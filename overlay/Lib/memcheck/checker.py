@@ -31,6 +31,11 @@ would cost more than the tests.  So tests run in groups:
   the tests it neither cleared nor blamed, and the report blames the
   group's leaks that re-runs repeated on them together.
 
+Under a thread checker (Helgrind, DRD: memcheck.command.THREAD_TOOLS) every
+report is an error, blamed by the markers on the test running when the tool
+reported it; those tools check no leaks, so there are no searches, no
+re-runs and no test tags.
+
 Markers written into the Valgrind log (JSON after memcheck.MARKER) delimit
 the tests and the searches; memcheck.report reads them back.
 """
@@ -43,6 +48,7 @@ import time
 import _valgrind
 
 from . import MARKER
+from .command import THREAD_TOOLS
 
 # A search follows at least SEARCH_SPACING times its own cost of tests.
 SEARCH_SPACING = 39
@@ -91,9 +97,12 @@ class Checker:
         self.search_time = 0.0
         self.searches_left = 0      # of the narrowing under way, and the
         self.unresolved = set()     # tests it has not cleared or blamed
+        # Helgrind and DRD check no leaks: no searches, no tags.
+        self.checks_leaks = _valgrind.tool() not in THREAD_TOOLS
 
     def start_session(self):
-        self._search(initial=True)
+        if self.checks_leaks:
+            self._search(initial=True)
         mark("session-start", tool=_valgrind.tool(), mode=_valgrind.mode())
 
     def end_session(self):
@@ -116,8 +125,9 @@ class Checker:
         self._close_progress()      # this process's copy of the parent's
         self.progress_file = progress_file
         self.xml_file, self.tail = xml_file, None
-        mark("search", tests=[], forked=True)
-        self._search(initial=True)
+        if self.checks_leaks:
+            mark("search", tests=[], forked=True)
+            self._search(initial=True)
 
     def start_tests(self, count):
         """COUNT tests are about to run.  The time the framework took to
@@ -138,9 +148,10 @@ class Checker:
         return test_tag(self.runs - 1)
 
     def begin(self, test_id):
-        self.tag = self._next_tag()
+        self.tag = self._next_tag() if self.checks_leaks else 0
         mark("begin", test=test_id, tag=self.tag)
-        _valgrind.set_test_tag(self.tag)
+        if self.tag:
+            _valgrind.set_test_tag(self.tag)
         self._errors_before = _valgrind.count_errors()
         self._began = time.monotonic()
 
@@ -148,16 +159,20 @@ class Checker:
         """TEST_ID ended with OUTCOME ('passed', 'failed', 'error',
         'skipped', ...).  RERUN() runs it again without reporting, for a
         group that must be narrowed down; None if it cannot."""
-        _valgrind.set_test_tag(0)
+        if self.tag:
+            _valgrind.set_test_tag(0)
         seconds = round(time.monotonic() - self._began, 3)
         errors = _valgrind.count_errors() - self._errors_before
         mark("end", test=test_id, outcome=outcome, errors=errors,
              seconds=seconds)
-        self.group.append((test_id, rerun))
-        self.tagged[self.tag] = (test_id, rerun)
+        if self.checks_leaks:
+            self.group.append((test_id, rerun))
+            self.tagged[self.tag] = (test_id, rerun)
         self.progress(test=test_id, outcome=outcome, errors=errors)
 
     def search_due(self):
+        if not self.checks_leaks:
+            return False
         return (time.monotonic() - self.last_search
                 >= self.spacing * self.search_cost)
 

@@ -1,6 +1,10 @@
 """Valgrind command lines.  Every process that this package, regrtest's
 --valgrind and the project's tests and tools start under Valgrind gets its
 command line from valgrind_command(); the option lists are stated here once.
+
+A per-test verdict runs under Memcheck by default, or under one of the
+thread checkers, Helgrind or DRD (VERDICT_TOOLS; verdict_tool()): their
+options check no leaks (THREAD_VERDICT_OPTIONS).
 """
 
 import os
@@ -15,11 +19,13 @@ import sysconfig
 # unwinding costs: 30 frames instead of Valgrind's 12 make an allocating
 # loop 15% slower.  20 reach the extension's frame in the suites we
 # measured, past malloc mode's frames (allocator and test tag).
-def _suppression_files():
-    """system.supp (the C library's memory that searches in the middle of
-    a run see), and CPython's Misc/valgrind-python.supp (other system
-    libraries': libtcl, libobjc) where the source tree is at hand."""
-    files = [os.path.join(os.path.dirname(__file__), "system.supp")]
+def _suppression_files(own="system.supp"):
+    """OWN, this package's suppressions for the tool (system.supp: the C
+    library's memory that Memcheck's searches in the middle of a run see;
+    threads.supp: what Helgrind and DRD cannot see synchronised), and
+    CPython's Misc/valgrind-python.supp (other system libraries': libtcl,
+    libobjc) where the source tree is at hand."""
+    files = [os.path.join(os.path.dirname(__file__), own)]
     srcdir = sysconfig.get_config_var("srcdir")
     if srcdir:
         misc = os.path.join(srcdir, "Misc", "valgrind-python.supp")
@@ -35,6 +41,23 @@ VERDICT_OPTIONS = (
     "--num-callers=20",
     *("--suppressions=" + path for path in _suppression_files()),
 )
+
+# The options of a per-test verdict under a thread checker, Helgrind or
+# DRD: every error is a finding (a data race, a misuse of a lock); they
+# check no leaks and reject Memcheck's options.  Helgrind's default
+# --history-level=full names the conflicting access of each race.
+THREAD_VERDICT_OPTIONS = (
+    "--num-callers=20",
+    *("--suppressions=" + path for path in _suppression_files("threads.supp")),
+)
+
+# The tools of a per-test verdict, the first the default; the thread
+# checkers among them.
+VERDICT_TOOLS = ("memcheck", "helgrind", "drd")
+THREAD_TOOLS = ("helgrind", "drd")
+
+# The tool of "python -m memcheck" (its --tool) and regrtest's --valgrind.
+TOOL_ENV = "PYTHONMEMCHECKTOOL"
 
 # The options of a leak-gating CI job: every leak kind but "still
 # reachable" is an error, and an error makes Valgrind exit with status 99.
@@ -86,10 +109,28 @@ def valgrind_command(argv, options=(), *, tool=None, xml_file=None,
     return cmd + list(argv)
 
 
-def verdict_command(argv, xml_file, extra_options=()):
-    """The command of a per-test verdict: ARGV under Memcheck, with
-    VERDICT_OPTIONS, then PYTHONMEMCHECKOPTS, then EXTRA_OPTIONS, and XML
-    output to XML_FILE."""
+def verdict_tool(tool=None):
+    """The tool of a per-test verdict: TOOL if given, else the one that
+    PYTHONMEMCHECKTOOL names, else Memcheck.  Raise ValueError for a tool
+    that gives no verdicts."""
+    tool = tool or os.environ.get(TOOL_ENV) or VERDICT_TOOLS[0]
+    if tool not in VERDICT_TOOLS:
+        raise ValueError(f"no per-test verdicts under tool {tool!r}: the "
+                         f"tools are {', '.join(VERDICT_TOOLS)}")
+    return tool
+
+
+def tool_title(tool):
+    """'Memcheck', 'Helgrind', 'DRD': the tool as reports name it."""
+    return "DRD" if tool == "drd" else (tool or "memcheck").capitalize()
+
+
+def verdict_command(argv, xml_file, extra_options=(), tool="memcheck"):
+    """The command of a per-test verdict: ARGV under TOOL (Memcheck, or a
+    thread checker), with VERDICT_OPTIONS (THREAD_VERDICT_OPTIONS), then
+    PYTHONMEMCHECKOPTS, then EXTRA_OPTIONS, and XML output to XML_FILE."""
+    options = (THREAD_VERDICT_OPTIONS if tool in THREAD_TOOLS
+               else VERDICT_OPTIONS)
     user = shlex.split(os.environ.get(OPTIONS_ENV, ""))
-    return valgrind_command(argv, [*VERDICT_OPTIONS, *user, *extra_options],
-                            tool="memcheck", xml_file=xml_file)
+    return valgrind_command(argv, [*options, *user, *extra_options],
+                            tool=tool, xml_file=xml_file)

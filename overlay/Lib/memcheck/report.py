@@ -1,5 +1,13 @@
 """Valgrind's XML output read into findings, each placed in its test.
 
+The XML of Memcheck, Helgrind and DRD is read alike: a report's <kind>, its
+<what> or <xwhat><text>, and its first <stack>, where the tool reported it.
+The thread checkers' reports say more after it (Finding.aux): Helgrind's
+<xauxwhat> and the <stack> after it, "This conflicts with a previous write
+of size 8 by thread #2", and where the memory is; DRD's segment of the other
+thread in which the conflicting access lies (<other_segment_start>,
+<other_segment_end>).  Only Memcheck's reports are leak records.
+
 Memcheck writes its reports and the process's markers (client messages) into
 one XML file, in the order they happen (memcheck.checker writes the markers).
 An error between a test's "begin" and "end" markers, or during its re-run,
@@ -28,6 +36,15 @@ LEAK_KINDS = {
     "Leak_PossiblyLost": "possibly lost",
     "Leak_StillReachable": "still reachable",
 }
+
+# The kinds of the thread checkers' reports (every one an error).
+HELGRIND_KINDS = ("Race", "UnlockUnlocked", "UnlockForeign", "UnlockBogus",
+                  "PthAPIerror", "LockOrder", "Misc")
+DRD_KINDS = ("ConflictingAccess", "MutexErr", "CondErr", "CondDestrErr",
+             "CondRaceErr", "CondWaitErr", "SemaphoreErr", "BarrierErr",
+             "RwlockErr", "HoldtimeErr", "GenericErr", "InvalidThreadId",
+             "UnimpHgClReq", "UnimpDrdClReq")
+THREAD_KINDS = HELGRIND_KINDS + DRD_KINDS
 
 # Frames that only say "memory was allocated": a report shows the frames
 # after them, where the caller is.  By function name, and every frame of
@@ -100,6 +117,7 @@ class Finding:
         stack = node.find("stack")
         self.frames = ([Frame(f) for f in stack.iter("frame")]
                        if stack is not None else [])
+        self.aux = _aux(node, stack)
         self.test = None        # the test it belongs to, when known
         self.phase = None       # "run", "rerun", "first-use", "exit",
                                 # "unnarrowed"
@@ -176,22 +194,66 @@ class Finding:
         """The frames worth showing: from the first frame past the
         allocator, COUNT of them, or more, up to LIMIT, to reach the first
         frame outside the interpreter and the C library (the extension's
-        code, usually)."""
-        frames = self.frames
-        start = 0
-        while start < len(frames) - 1 and frames[start].is_allocator:
-            start += 1
-        end = min(start + count, len(frames))
-        for i in range(start, min(start + limit, len(frames))):
-            if not frames[i].is_interpreter:
-                end = max(end, i + 1)
-                break
-        return frames[start:end]
+        code, usually).  A thread checker's report starts where the access
+        was: a race in the allocator is the allocator's own."""
+        return _caller_frames(self.frames, count, limit,
+                              skip_allocator=not self.is_thread_error)
+
+    @property
+    def is_thread_error(self):
+        """A report of Helgrind or DRD."""
+        return self.kind in THREAD_KINDS
 
     def format(self):
-        where = "".join(f"\n      {'at' if i == 0 else 'by'} {frame}"
-                        for i, frame in enumerate(self.caller_frames()))
-        return f"    {self.kind}: {self.what}{where}"
+        text = f"    {self.kind}: {self.what}{_where(self.caller_frames())}"
+        if self.is_thread_error:
+            # The other thread's access, and where the memory is: what a
+            # race needs to be understood.
+            for what, frames in self.aux:
+                text += f"\n      {what}" + _where(_caller_frames(
+                    frames, 3, skip_allocator="alloc'd" in what),
+                    "        ")
+        return text
+
+
+def _caller_frames(frames, count=5, limit=15, skip_allocator=True):
+    start = 0
+    while (skip_allocator and start < len(frames) - 1
+           and frames[start].is_allocator):
+        start += 1
+    end = min(start + count, len(frames))
+    for i in range(start, min(start + limit, len(frames))):
+        if not frames[i].is_interpreter:
+            end = max(end, i + 1)
+            break
+    return frames[start:end]
+
+
+def _where(frames, indent="      "):
+    return "".join(f"\n{indent}{'at' if i == 0 else 'by'} {frame}"
+                   for i, frame in enumerate(frames))
+
+
+def _aux(node, stack):
+    """[(text, frames)] of what a report says after its first STACK:
+    Memcheck's and Helgrind's <auxwhat> and <xauxwhat> (Helgrind's
+    conflicting access: "This conflicts with a previous write of size 8
+    by thread #2"), each with the <stack> that follows it, if any; DRD's
+    other segment of a conflicting access, its start and its end."""
+    aux = []
+    for child in node:
+        if child.tag in ("auxwhat", "xauxwhat"):
+            text = (child.text if child.tag == "auxwhat"
+                    else child.findtext("text")) or ""
+            aux.append((" ".join(text.split()), []))
+        elif child.tag == "stack" and child is not stack and aux:
+            aux[-1][1].extend(Frame(f) for f in child.iter("frame"))
+        elif child.tag in ("other_segment_start", "other_segment_end"):
+            frames = [Frame(f) for f in child.iter("frame")]
+            if frames:
+                aux.append(("Other segment " + child.tag.rsplit("_", 1)[1]
+                            + ":", frames))
+    return aux
 
 
 class Log:
@@ -207,6 +269,8 @@ class Log:
                                 # that re-runs of them repeated)
         self.finished = False   # the session-end marker was seen
         self.session = {}       # the session-end marker's fields
+        self.tool = None        # the tool, as the session-start marker
+                                # says (_valgrind.tool())
         self.complete = True    # the XML file was closed properly
         self.suppressions = {}  # suppression name -> times used
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -253,6 +317,8 @@ class Log:
                 elif kind == "narrowing-stopped":
                     group = [s for s in searches if not s.rerun][-1]
                     group.unresolved = event["tests"]
+                elif kind == "session-start":
+                    self.tool = event.get("tool")
                 elif kind == "session-end":
                     self.finished = True
                     self.session = event

@@ -1,4 +1,5 @@
-"""regrtest --valgrind: each test file in a worker of its own, under Memcheck.
+"""regrtest --valgrind: each test file in a worker of its own, under Memcheck,
+or under a thread checker, Helgrind or DRD (below).
 
 The main process starts every worker under Memcheck (memcheck's options, then
 PYTHONMEMCHECKOPTS, then --valgrind-opt) with XML output to a file of its
@@ -9,6 +10,12 @@ main process reads the file: a test case with a Memcheck error or a definite
 or indirect leak fails, and so does its file, with a compact report (kind,
 bytes, top frames).  Leaks of first use, and leaks at the worker's exit, fail
 the file.  In --junit-xml, the failing test cases are marked.
+
+Under Helgrind or DRD (PYTHONMEMCHECKTOOL=helgrind or drd, or
+--valgrind-tool; memcheck.command.verdict_tool()), each report, a data race
+or a misuse of a lock, fails the test case that was running when the tool
+made it, and no leaks are searched for; the report shows the conflicting
+access.  The worker's own process asks _valgrind which tool it runs under.
 
 The findings of known CPython bugs, and the cases not to run, are listed in
 KNOWN_FILE (memcheck.known's format).  With PYTHONMEMCHECKRESULTS=DIR, the
@@ -29,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from memcheck import parse_shard, in_shard
 from memcheck import known
-from memcheck.command import verdict_command
+from memcheck.command import TOOL_ENV, tool_title, verdict_command
+from memcheck.command import THREAD_TOOLS, verdict_tool
 from memcheck.known import Entry as KnownEntry
 from memcheck.report import Finding, Log, leak_summary
 
@@ -40,8 +48,8 @@ if TYPE_CHECKING:
     from memcheck.checker import Checker
 
 # Counts for the summary, in the main process: (test file, number of
-# errors, leaked bytes).
-_checked: list[tuple[TestName, int, int]] = []
+# errors, leaked bytes, the tool's name).
+_checked: list[tuple[TestName, int, int, str]] = []
 
 # The test cases that --valgrind does not fail on, and why (the file says
 # how to read it).
@@ -106,8 +114,15 @@ def known_findings(test_name: TestName, findings: list[Finding],
     return [f for f in findings if id(f) in covered]
 
 
-def unavailable() -> str | None:
-    """Why --valgrind cannot run here, or None."""
+# The tool of the run: memcheck, helgrind or drd (unavailable()).
+tool: str = "memcheck"
+
+
+def unavailable(valgrind_tool: str | None = None) -> str | None:
+    """Why --valgrind cannot run here, or None.  VALGRIND_TOOL
+    (--valgrind-tool), else PYTHONMEMCHECKTOOL, else memcheck, is the
+    tool of the run from then on, if it is one that gives verdicts."""
+    global tool
     try:
         import _valgrind
     except ImportError:
@@ -115,6 +130,11 @@ def unavailable() -> str | None:
                 "--with-valgrind (no _valgrind module)")
     if shutil.which("valgrind") is None:
         return "--valgrind: valgrind is not installed (not found in PATH)"
+    try:
+        tool = verdict_tool(valgrind_tool)
+    except ValueError as exc:
+        where = "--valgrind-tool" if valgrind_tool else TOOL_ENV
+        return f"{where}: {exc}"
     return None
 
 
@@ -138,9 +158,9 @@ def new_xml_file(test_name: TestName) -> StrPath:
 
 def worker_command(python_cmd: list[str], options: Sequence[str] | None,
                    xml_file: StrPath) -> list[str]:
-    """PYTHON_CMD (the worker's command line) run under Memcheck, with the
-    extra Valgrind OPTIONS."""
-    return verdict_command(python_cmd, xml_file, options or ())
+    """PYTHON_CMD (the worker's command line) run under the tool of the
+    run (Memcheck, Helgrind or DRD), with the extra Valgrind OPTIONS."""
+    return verdict_command(python_cmd, xml_file, options or (), tool=tool)
 
 
 def mark_test_cases(xml_file: StrPath) -> None:
@@ -183,6 +203,9 @@ class WorkerReport:
         for _, group_leaks in (self.log.first_use + self.log.unnarrowed
                                if self.log else ()):
             findings += group_leaks
+        # The tool's name, as the worker's log says, for the report.
+        self.title = tool_title(self.log.tool if self.log and self.log.tool
+                                else tool)
         if entries is None:
             entries = (known_entries if known_entries is not None
                        else read_known())
@@ -207,11 +230,12 @@ class WorkerReport:
     def text(self) -> str:
         lines: list[str] = []
         if self.known:
-            lines.append(f"\nMemcheck: {self.test_name}: known CPython "
+            lines.append(f"\n{self.title}: {self.test_name}: known CPython "
                          f"bugs: {summary(self.known)}")
         if not self.findings:
             return "\n".join(lines)
-        lines.append(f"\nMemcheck: {self.test_name}: {summary(self.findings)}")
+        lines.append(f"\n{self.title}: {self.test_name}: "
+                     f"{summary(self.findings)}")
         for finding in self.findings:
             when = (f"in {finding.test}" if finding.test
                     else "at exit" if finding.phase == "exit"
@@ -229,7 +253,8 @@ class WorkerReport:
     def apply(self, result: TestResult) -> None:
         """Fail RESULT (a TestResult) when there are findings."""
         self.result = result
-        _checked.append((self.test_name, self.errors(), self.leaked()))
+        _checked.append((self.test_name, self.errors(), self.leaked(),
+                         self.title))
         if self.findings:
             if not State.is_failed(result.state):
                 result.state = State.FAILED
@@ -247,12 +272,14 @@ class WorkerReport:
         """The file's result, for tools (RESULTS_ENV): regrtest's state and
         its text ("passed", "skipped (resource denied)"; None and "" when
         the worker gave no result: it crashed, or its timeout stopped it),
-        the worker's wall time and the load at its end, and the Memcheck
-        report as text() shows it, a line an item."""
+        the worker's wall time and the load at its end, the tool, and its
+        report as text() shows it, a line an item ("memcheck", whatever
+        the tool)."""
         result = self.result
         text = str(result) if result is not None else ""
         return {
             "test": self.test_name,
+            "tool": self.title.lower(),
             "state": result.state if result is not None else None,
             "state_text": text.removeprefix(f"{self.test_name} "),
             "wall_seconds": round(self.seconds, 1),
@@ -293,7 +320,7 @@ class WorkerReport:
                 name = case.get("name", "")
                 findings = cases.get(name)
                 if findings:
-                    _add_failure(case, findings)
+                    _add_failure(case, findings, self.title)
                     marked.add(name)
                     suite.set("failures",
                               str(int(suite.get("failures", 0)) + 1))
@@ -304,7 +331,7 @@ class WorkerReport:
                                tests="1", failures="1", errors="0")
             case = ET.SubElement(suite, "testcase", classname=self.test_name,
                                  name="memcheck")
-            _add_failure(case, rest)
+            _add_failure(case, rest, self.title)
             xml_data.append(ET.tostring(suite, encoding="unicode"))
         result.xml_data = xml_data
 
@@ -327,9 +354,10 @@ def summary(findings: list[Finding]) -> str:
     return "; ".join(parts)
 
 
-def _add_failure(case: ET.Element, findings: list[Finding]) -> None:
+def _add_failure(case: ET.Element, findings: list[Finding],
+                 title: str = "Memcheck") -> None:
     failure = ET.SubElement(case, "failure",
-                            message="Memcheck: " + summary(findings))
+                            message=f"{title}: " + summary(findings))
     failure.text = "\n".join(f.format() for f in findings)
 
 
@@ -338,12 +366,18 @@ def print_summary() -> None:
         report.write_result()
     if not _checked:
         return
-    with_errors = [name for name, errors, _ in _checked if errors]
-    leaking = [name for name, _, leaked in _checked if leaked]
+    with_errors = [name for name, errors, _, _ in _checked if errors]
+    leaking = [name for name, _, leaked, _ in _checked if leaked]
+    title = _checked[0][3]
     print()
-    print(f"Memcheck: {len(_checked)} test files checked, "
-          f"{len(with_errors)} with errors, {len(leaking)} leaking")
+    if title.lower() in THREAD_TOOLS:
+        # Helgrind and DRD check no leaks.
+        print(f"{title}: {len(_checked)} test files checked, "
+              f"{len(with_errors)} with errors")
+    else:
+        print(f"{title}: {len(_checked)} test files checked, "
+              f"{len(with_errors)} with errors, {len(leaking)} leaking")
     for label, names in (("errors", with_errors), ("leaks", leaking)):
         if names:
-            print(f"Memcheck {label}: {' '.join(sorted(names))}")
+            print(f"{title} {label}: {' '.join(sorted(names))}")
     sys.stdout.flush()
