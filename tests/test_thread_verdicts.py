@@ -132,16 +132,19 @@ class MemcheckCommandTests(unittest.TestCase):
 
 
 class RegrtestTests(unittest.TestCase):
-    """regrtest --valgrind under PYTHONMEMCHECKTOOL=helgrind and drd."""
+    """regrtest --valgrind --valgrind-tool=helgrind, and under
+    PYTHONMEMCHECKTOOL=drd."""
 
     def test_regrtest(self):
-        for tool, title, kind in (("helgrind", "Helgrind", "Race"),
-                                  ("drd", "DRD", "ConflictingAccess")):
+        for tool, title, kind, option, env in (
+                ("helgrind", "Helgrind", "Race", ["--valgrind-tool",
+                                                  "helgrind"], {}),
+                ("drd", "DRD", "ConflictingAccess", [], {TOOL_ENV: "drd"})):
             with self.subTest(tool):
                 junit = os.path.join(TESTDIR, f"regrtest-{tool}.xml")
                 proc = run(["-m", "test", "--testdir", TESTDIR, "--valgrind",
-                            "--junit-xml", junit, "test_vg_racy"],
-                           env={TOOL_ENV: tool})
+                            *option, "--junit-xml", junit, "test_vg_racy"],
+                           env=env)
                 out = proc.stdout + proc.stderr
                 self.assertEqual(proc.returncode, 2, out)
                 self.assertRegex(out, rf"{title}: test_vg_racy: \d error\(s\)"
@@ -163,6 +166,13 @@ class RegrtestTests(unittest.TestCase):
         self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
         self.assertIn("PYTHONMEMCHECKTOOL: no per-test verdicts under tool "
                       "'cachegrind'", proc.stderr)
+
+    def test_bad_tool_option(self):
+        proc = run(["-m", "test", "--valgrind", "--valgrind-tool", "massif",
+                    "test_vg_racy"])
+        self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+        self.assertIn("'massif'", proc.stderr)
+        self.assertNotIn("Traceback", proc.stderr)
 
 
 HELGRIND_RACE = """<error><kind>Race</kind>

@@ -34,7 +34,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from memcheck import parse_shard, in_shard
 from memcheck import known
 from memcheck.command import TOOL_ENV, tool_title, verdict_command
 from memcheck.command import THREAD_TOOLS, verdict_tool
@@ -136,15 +135,6 @@ def unavailable(valgrind_tool: str | None = None) -> str | None:
         where = "--valgrind-tool" if valgrind_tool else TOOL_ENV
         return f"{where}: {exc}"
     return None
-
-
-def shard_tests(tests: TestList, shard: str | None) -> TestList:
-    """The K-th of N round-robin slices of TESTS (in their given order),
-    for --shard K/N."""
-    if shard is None:
-        return tests
-    return [test for i, test in enumerate(tests)
-            if in_shard(i, parse_shard(shard))]
 
 
 def new_xml_file(test_name: TestName) -> StrPath:
