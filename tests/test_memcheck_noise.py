@@ -212,7 +212,7 @@ class CPythonTestModules(unittest.TestCase):
 
     def build_modules(self):
         """All of them on the release build.  On the free-threaded build,
-        where Memcheck is slower, a fifth of them, chosen by the date, and
+        where Memcheck is slower, a tenth of them, chosen by the date, and
         test_dict (where that build showed a CPython bug of its own,
         ft-dictreviter-reference.patch); under the newest Valgrind
         (tests/run.py runs this suite under it too), a tenth; on a pydebug
@@ -221,7 +221,7 @@ class CPythonTestModules(unittest.TestCase):
         if PYDEBUG:
             modules = todays_part(modules, 4)   # make check-pydebug
         if FREE_THREADED:
-            modules = sorted(set(todays_part(modules, 5)) | {"test_dict"})
+            modules = sorted(set(todays_part(modules, 10)) | {"test_dict"})
         elif support.under_newest_valgrind():
             modules = todays_part(modules, 10)
         return modules
