@@ -176,6 +176,102 @@ POOL_MI_DOMAIN(mem, _PyMem_Mi, 0, 0)
 POOL_MI_DOMAIN(obj, _PyObject_Mi, offset_to_allocate(), offset_of_block(ptr))
 
 
+/* --- under a thread checker (Helgrind, DRD) ----------------------------
+
+   mimalloc is kept (as under the profilers), and each block it hands out
+   is told to the checker as fresh memory, as the checker's own malloc()
+   does: what other threads did with the bytes before they were freed and
+   handed out again is no race with the new owner (mimalloc's cross-thread
+   free lists are annotated where they are, pycore_valgrind_sync.h).
+
+   In the object domain a block holds an object, at offset 0 or past the
+   pre-header: its first words (ob_tid, ob_flags, ob_mutex, ob_gc_bits,
+   ob_ref_local, ob_ref_shared) and the pre-header (the managed dict and
+   weak references) are read and written by several threads with atomics
+   by design: biased reference counting (an owner's plain-looking relaxed
+   stores, other threads' relaxed loads and CAS), the per-object mutex, the
+   GC bits, the managed dict published by a release store.  The checkers
+   take atomics for plain accesses, so those words are not checked.  (A
+   PyObject_Malloc() block that is no object loses checking of the same
+   first bytes.) */
+static void
+sync_block_allocated(void *ptr, size_t nbytes, size_t header)
+{
+    _PySync_NewMemory(ptr, nbytes);
+    if (header != 0 && header <= nbytes) {
+        _PySync_BenignRace(ptr, header,
+                           "object header: reference counts, ob_mutex, GC bits");
+    }
+}
+
+/* The bytes of an object's header, from the start of its block. */
+#define SYNC_OBJ_HEADER(OFFSET) ((OFFSET) + offsetof(PyObject, ob_type))
+
+static void *
+sync_mi_malloc(void *(*allocate)(void *, size_t), void *ctx, size_t nbytes,
+               size_t header)
+{
+    void *ptr = allocate(ctx, nbytes);
+    if (ptr != NULL) {
+        sync_block_allocated(ptr, nbytes, header);
+    }
+    return ptr;
+}
+
+static void *
+sync_mi_calloc(void *(*allocate)(void *, size_t), void *ctx,
+               size_t nelem, size_t elsize, size_t header)
+{
+    if (elsize != 0 && nelem > (size_t)PY_SSIZE_T_MAX / elsize) {
+        return NULL;
+    }
+    size_t nbytes = nelem * elsize;
+    void *ptr = allocate(ctx, nbytes);
+    if (ptr != NULL) {
+        memset(ptr, 0, nbytes);
+        sync_block_allocated(ptr, nbytes, header);
+    }
+    return ptr;
+}
+
+/* A block that moves is the caller's fresh block, holding its copy. */
+static void *
+sync_mi_realloc(void *(*resize)(void *, void *, size_t), void *ctx,
+                void *ptr, size_t nbytes, size_t header)
+{
+    void *moved = resize(ctx, ptr, nbytes);
+    if (moved != NULL && moved != ptr) {
+        sync_block_allocated(moved, nbytes, header);
+    }
+    return moved;
+}
+
+#define SYNC_MI_DOMAIN(NAME, DOMAIN, HEADER_TO_ALLOCATE, HEADER_OF_BLOCK) \
+    static void * \
+    sync_##NAME##_malloc(void *ctx, size_t nbytes) \
+    { \
+        return sync_mi_malloc(DOMAIN##Malloc, ctx, nbytes, \
+                              HEADER_TO_ALLOCATE); \
+    } \
+    static void * \
+    sync_##NAME##_calloc(void *ctx, size_t nelem, size_t elsize) \
+    { \
+        return sync_mi_calloc(DOMAIN##Malloc, ctx, nelem, elsize, \
+                              HEADER_TO_ALLOCATE); \
+    } \
+    static void * \
+    sync_##NAME##_realloc(void *ctx, void *ptr, size_t nbytes) \
+    { \
+        return sync_mi_realloc(DOMAIN##Realloc, ctx, ptr, nbytes, \
+                               ptr != NULL ? HEADER_OF_BLOCK \
+                                           : HEADER_TO_ALLOCATE); \
+    }
+
+SYNC_MI_DOMAIN(mem, _PyMem_Mi, 0, 0)
+SYNC_MI_DOMAIN(obj, _PyObject_Mi, SYNC_OBJ_HEADER(offset_to_allocate()),
+               SYNC_OBJ_HEADER(offset_of_block(ptr)))
+
+
 /* PyMem_ blocks that the program knows by an inner address
    (_PyStack_UnpackDict()'s arrays): in pool mode, announced there, as the
    objects with a pre-header are.  With the debug hooks or tracemalloc on
@@ -246,6 +342,12 @@ first_use_mimalloc(void)
         {NULL, _PyObject_MiMalloc, _PyObject_MiCalloc, _PyObject_MiRealloc,
          _PyObject_MiFree},
     };
+    static const PyMemAllocatorEx sync[2] = {
+        {NULL, sync_mem_malloc, sync_mem_calloc, sync_mem_realloc,
+         _PyMem_MiFree},
+        {NULL, sync_obj_malloc, sync_obj_calloc, sync_obj_realloc,
+         _PyObject_MiFree},
+    };
     static const PyMemAllocatorEx pool[2] = {
         {NULL, pool_mem_malloc, pool_mem_calloc, pool_mem_realloc,
          pool_mem_free},
@@ -253,7 +355,8 @@ first_use_mimalloc(void)
          pool_obj_free},
     };
     int pool_mode = _PyValgrind_GetMode() == _PyValgrind_POOL;
-    const PyMemAllocatorEx *chosen = pool_mode ? pool : native;
+    const PyMemAllocatorEx *chosen = (pool_mode ? pool
+                                      : _PySync_Enabled() ? sync : native);
     PyMemAllocatorEx *tables[] = {
         &_PyMem, &_PyObject, &_PyMem_Debug.mem.alloc, &_PyMem_Debug.obj.alloc,
     };

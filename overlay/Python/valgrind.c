@@ -110,7 +110,13 @@ read_tool_name(char *name, size_t size)
    Taken once per process, by whichever thread allocates first: an embedder
    may start threads that allocate before Py_Initialize().  The once-flag
    makes the others wait for it; after it, reading the result is one atomic
-   load.  Deciding has no side effect but these two variables. */
+   load.  Deciding has no side effect but the variables below. */
+
+/* Which thread checker runs, if any (pycore_valgrind_sync.h): set with the
+   mode, before any second thread exists; read by every annotated
+   synchronisation.  PYTHONVALGRIND_SYNC=off leaves it at _PySync_NONE, to
+   see what the checkers report without the annotations. */
+int _PySync_Tool = -1;
 
 static _PyOnceFlag decision_once;
 static _PyValgrind_Mode decided_mode;
@@ -217,6 +223,7 @@ find_tool(void)
 static int
 decide(void *Py_UNUSED(arg))
 {
+    _PySync_Tool = _PySync_NONE;
     if (!RUNNING_ON_VALGRIND) {
         decided_mode = _PyValgrind_NATIVE;
         return 0;
@@ -244,6 +251,12 @@ decide(void *Py_UNUSED(arg))
                                                   : _PyValgrind_PYMALLOC;
     }
 #endif
+    const char *sync = getenv("PYTHONVALGRIND_SYNC");
+    if (sync == NULL || strcmp(sync, "off") != 0) {
+        _PySync_Tool = (strcmp(tool_name, "helgrind") == 0 ? _PySync_HELGRIND
+                        : strcmp(tool_name, "drd") == 0 ? _PySync_DRD
+                        : _PySync_NONE);
+    }
     decided_mode = mode;
     return 0;
 }
@@ -253,6 +266,42 @@ _PyValgrind_GetMode(void)
 {
     (void)_PyOnceFlag_CallOnce(&decision_once, decide, NULL);
     return decided_mode;
+}
+
+/* The synchronisation events' requests (pycore_valgrind_sync.h), out of
+   line; called only once a thread checker is known to run. */
+void
+_PySync_HappensBeforeSlow(const void *addr)
+{
+    _PySync_RequestHappensBefore(addr);
+}
+
+void
+_PySync_HappensAfterSlow(const void *addr)
+{
+    _PySync_RequestHappensAfter(addr);
+}
+
+void
+_PySync_HappensAfterLastSlow(const void *addr)
+{
+    _PySync_RequestHappensAfter(addr);
+    _PySync_RequestForget(addr);
+}
+
+void
+_PySync_NewMemorySlow(const void *addr, size_t size)
+{
+    _PySync_RequestNewMemory(addr, size);
+}
+
+void
+_PySync_BenignRaceSlow(const void *addr, size_t size)
+{
+    (void)_PyValgrind_GetMode();
+    if (_PySync_Tool > 0) {
+        _PySync_RequestBenignRace(addr, size);
+    }
 }
 
 const char *

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""The thread checkers on CPython's own tests: the modules that CPython's CI
+runs under ThreadSanitizer (Lib/test/libregrtest/tsan.py's TSAN_TESTS),
+each under Helgrind, DRD and Memcheck on build/python-ft.
+
+  build/python tools/thread_checkers.py [--tools helgrind,drd,memcheck]
+      [--modules test_a,test_b] [--timeout SECONDS] [--table]
+
+Each run is `build/python-ft -m test --valgrind --valgrind-tool TOOL -j1
+MODULE`, with regrtest's per-file results (PYTHONMEMCHECKRESULTS).  A result
+is kept in tests/threads/results/TOOL/MODULE.json and a module whose result
+is there is skipped: the run is resumable, and its results are committed
+as they come.  A module that regrtest's --timeout stops is recorded with
+the time it was given.  --table only writes tests/threads/README.md from
+the results (make bench-threads does both)."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON_FT = os.path.join(TOP, "build", "python-ft")
+RESULTS = os.path.join(TOP, "tests", "threads", "results")
+TABLE = os.path.join(TOP, "tests", "threads", "README.md")
+TOOLS = ("helgrind", "drd", "memcheck")
+TITLES = {"helgrind": "Helgrind", "drd": "DRD", "memcheck": "Memcheck"}
+
+
+def tsan_tests():
+    """3.13.5's TSAN_TESTS, read from the build's own libregrtest."""
+    out = subprocess.run(
+        [PYTHON_FT, "-c", "from test.libregrtest.tsan import TSAN_TESTS; "
+         "print(*TSAN_TESTS)"], check=True, capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def result_path(tool, module):
+    return os.path.join(RESULTS, tool, module + ".json")
+
+
+def run_one(tool, module, timeout):
+    """Run MODULE under TOOL; return its record."""
+    with tempfile.TemporaryDirectory() as results:
+        env = dict(os.environ, PYTHONMEMCHECKRESULTS=results,
+                   PYTHONHASHSEED="0")
+        env.pop("PYTHONMEMCHECKTOOL", None)
+        cmd = [PYTHON_FT, "-m", "test", "--valgrind", "--valgrind-tool", tool,
+               "-j1", "--timeout", str(timeout), module]
+        started = time.monotonic()
+        proc = subprocess.run(cmd, env=env, cwd=TOP, capture_output=True,
+                              text=True)
+        wall = time.monotonic() - started
+        path = os.path.join(results, module + ".json")
+        regrtest = {}
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                regrtest = json.load(f)
+    timed_out = regrtest.get("state") is None or "timeout" in (
+        regrtest.get("state_text") or "").lower()
+    return {
+        "module": module,
+        "tool": tool,
+        "python": os.path.relpath(PYTHON_FT, TOP),
+        "wall_seconds": round(wall, 1),
+        "timeout": timeout,
+        "timed_out": timed_out,
+        "returncode": proc.returncode,
+        "state": regrtest.get("state"),
+        "state_text": regrtest.get("state_text"),
+        "errors": regrtest.get("errors"),
+        "failed_cases": regrtest.get("failed_cases", {}),
+        "report": regrtest.get("memcheck", []),
+        "tail": (proc.stdout + proc.stderr)[-3000:],
+    }
+
+
+def run(tools, modules, timeout):
+    for module in modules:
+        for tool in tools:
+            path = result_path(tool, module)
+            if os.path.exists(path):
+                continue
+            print(f"{tool} {module} ...", flush=True)
+            record = run_one(tool, module, timeout)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path + ".tmp", "w", encoding="utf-8") as f:
+                json.dump(record, f, indent=1)
+                f.write("\n")
+            os.replace(path + ".tmp", path)
+            print(f"  {record['wall_seconds']:.0f} s, "
+                  f"{record['errors']} error(s), {record['state_text']}",
+                  flush=True)
+            write_table()
+
+
+def cell(record):
+    if record is None:
+        return "not run yet"
+    minutes = record["wall_seconds"] / 60
+    if record["timed_out"]:
+        return f"stopped at {record['timeout'] // 60} min"
+    errors = record["errors"]
+    return f"{errors if errors is not None else '?'} ({minutes:.1f} min)"
+
+
+def write_table():
+    modules = sorted({name[:-5] for tool in TOOLS
+                      if os.path.isdir(os.path.join(RESULTS, tool))
+                      for name in os.listdir(os.path.join(RESULTS, tool))
+                      if name.endswith(".json")})
+    records = {}
+    for tool in TOOLS:
+        for module in modules:
+            path = result_path(tool, module)
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as f:
+                    records[tool, module] = json.load(f)
+    lines = [
+        "# CPython's ThreadSanitizer modules under the thread checkers",
+        "",
+        "Generated by `build/python tools/thread_checkers.py` (`make "
+        "bench-threads`) from `results/`: each module of 3.13.5's "
+        "`TSAN_TESTS` on `build/python-ft`, `python -m test --valgrind "
+        "--valgrind-tool TOOL -j1 MODULE`.  A cell is the number of "
+        "reports (errors) and the worker's wall time; Memcheck's time is "
+        "the same module under the default tool, for comparison.",
+        "",
+        "| module | Helgrind | DRD | Memcheck |",
+        "|---|---:|---:|---:|",
+    ]
+    for module in modules:
+        lines.append(f"| {module} | " + " | ".join(
+            cell(records.get((tool, module))) for tool in TOOLS) + " |")
+    for tool in ("helgrind", "drd"):
+        done = [r for (t, _), r in records.items()
+                if t == tool and not r["timed_out"]]
+        clean = [r for r in done if r["errors"] == 0]
+        lines += ["", f"{TITLES[tool]}: {len(clean)} of {len(done)} "
+                  "finished modules with no report."]
+    with open(TABLE, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--modules", default="")
+    parser.add_argument("--timeout", type=int, default=2400)
+    parser.add_argument("--table", action="store_true")
+    args = parser.parse_args()
+    if args.table:
+        write_table()
+        return
+    tools = args.tools.split(",")
+    bad = [t for t in tools if t not in TOOLS]
+    if bad:
+        sys.exit(f"thread_checkers.py: unknown tool {bad[0]!r} "
+                 f"(expected {', '.join(TOOLS)})")
+    modules = args.modules.split(",") if args.modules else tsan_tests()
+    run(tools, modules, args.timeout)
+
+
+if __name__ == "__main__":
+    main()
