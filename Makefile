@@ -16,7 +16,7 @@ PYTHON := $(BUILD)/python
 export CPYTHON
 export BUILD := $(abspath $(BUILD))
 
-.PHONY: all build build-ft build-pydebug deps install worktree export check check-memcheck check-pydebug check-realext bench bench-verdicts bench-memcheck bench-valgrindtest demo clean distclean
+.PHONY: all build build-ft build-pydebug deps install worktree export check check-memcheck check-pydebug check-realext bench bench-verdicts bench-memcheck bench-valgrindtest bench-threads demo clean distclean
 
 all: build
 
@@ -92,6 +92,13 @@ bench-memcheck: build
 
 bench-valgrindtest: build
 	@tools/valgrindtest_timing.sh 1 2
+
+# The thread checkers on build/python-ft: reports of CPython's own with and
+# without its annotations, then CPython's ThreadSanitizer modules under
+# Helgrind, DRD and Memcheck, resumable (tests/threads/README.md).
+bench-threads: build build-ft
+	@$(PYTHON) tools/thread_checkers.py --before-after
+	@$(PYTHON) tools/thread_checkers.py
 
 # Edit the series in place: build/worktree is a git repository with one
 # commit per patch; `make export` writes it back to overlay/ and patches/.

@@ -116,6 +116,20 @@ def callgrind_instructions(python, env=None):
     return int(re.search(r"^summary:\s+(\d+)", text, re.M).group(1))
 
 
+def free_threaded_row():
+    """Callgrind on build/python-ft against a plain --disable-gil build:
+    mimalloc's functions installed at the first allocation, and the thread
+    checkers' events (each a load and a branch not taken natively)."""
+    plain_ft = callgrind_instructions(PLAIN_FT)
+    patched_ft = callgrind_instructions(PATCHED_FT)
+    return ("| Callgrind, free-threaded build (`--disable-gil`): "
+            "instructions, workload %s | %s | %s | %.4f | mimalloc's "
+            "functions installed at the first allocation; the thread "
+            "checkers' events not taken |" % (
+                CALLGRIND_N, format(plain_ft, ","), format(patched_ft, ","),
+                patched_ft / plain_ft))
+
+
 def run_measured(cmd, env):
     """Run CMD; return (wall seconds, peak resident set in MB of the process)."""
     start = time.perf_counter()
@@ -195,13 +209,7 @@ def table(args):
                     format(upstream, ","), upstream / plain))
 
     if os.path.exists(PATCHED_FT):
-        plain_ft = callgrind_instructions(PLAIN_FT)
-        patched_ft = callgrind_instructions(PATCHED_FT)
-        rows.append("| Callgrind, free-threaded build (`--disable-gil`): "
-                    "instructions, workload %s | %s | %s | %.4f | mimalloc's "
-                    "functions installed at the first allocation |" % (
-                        CALLGRIND_N, format(plain_ft, ","),
-                        format(patched_ft, ","), patched_ft / plain_ft))
+        rows.append(free_threaded_row())
 
     rows += debug_hooks_rows()
 
@@ -268,8 +276,14 @@ def main():
                         help="do not rewrite README.md's table")
     parser.add_argument("--debug-hooks", action="store_true",
                         help="print only the debug hooks' Callgrind rows")
+    parser.add_argument("--free-threaded", action="store_true",
+                        help="print only the free-threaded Callgrind row")
     args = parser.parse_args()
     pydebug = ("plain-pydebug",) if os.path.exists(PATCHED_PYDEBUG) else ()
+    if args.free_threaded:
+        build_baselines(("plain-ft",))
+        print(free_threaded_row())
+        return
     if args.debug_hooks:
         build_baselines(("plain",) + pydebug)
         print("\n".join(debug_hooks_rows()))

@@ -5,6 +5,7 @@ each under Helgrind, DRD and Memcheck on build/python-ft.
 
   build/python tools/thread_checkers.py [--tools helgrind,drd,memcheck]
       [--modules test_a,test_b] [--timeout SECONDS] [--table]
+  build/python tools/thread_checkers.py --before-after
 
 Each run is `build/python-ft -m test --valgrind --valgrind-tool TOOL -j1
 MODULE`, with regrtest's per-file results (PYTHONMEMCHECKRESULTS).  A result
@@ -12,7 +13,12 @@ is kept in tests/threads/results/TOOL/MODULE.json and a module whose result
 is there is skipped: the run is resumable, and its results are committed
 as they come.  A module that regrtest's --timeout stops is recorded with
 the time it was given.  --table only writes tests/threads/README.md from
-the results (make bench-threads does both)."""
+the results (make bench-threads does both).
+
+--before-after counts the reports on tests/threads/two_threads.py (two
+threads of pure Python: every report is CPython's own) and
+more_threads.py under each checker, without the runtime's annotations
+(PYTHONVALGRIND_SYNC=off) and with them, into results/before-after.json."""
 
 import argparse
 import json
@@ -21,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON_FT = os.path.join(TOP, "build", "python-ft")
@@ -97,6 +104,61 @@ def run(tools, modules, timeout):
             write_table()
 
 
+SCRIPTS = ("two_threads.py", "more_threads.py")
+
+
+def count_reports(tool, script, sync):
+    """The reports (Valgrind's error contexts) of TOOL on SCRIPT."""
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = os.path.join(tmp, "out.xml")
+        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONVALGRIND_SYNC=sync)
+        started = time.monotonic()
+        subprocess.run(["valgrind", "--tool=" + tool, "--xml=yes",
+                        "--xml-file=" + xml, PYTHON_FT,
+                        os.path.join(TOP, "tests", "threads", script)],
+                       env=env, capture_output=True, check=True)
+        seconds = time.monotonic() - started
+        errors = ET.parse(xml).getroot().findall("error")
+    return {"reports": len(errors), "seconds": round(seconds, 1)}
+
+
+def before_after():
+    path = os.path.join(RESULTS, "before-after.json")
+    results = {}
+    for script in SCRIPTS:
+        for tool in ("helgrind", "drd"):
+            for sync in ("off", "on"):
+                key = f"{script} {tool} {sync}"
+                print(key, "...", flush=True)
+                results[key] = count_reports(tool, script, sync)
+                print("  ", results[key], flush=True)
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=1)
+        f.write("\n")
+    write_table()
+
+
+def before_after_lines():
+    path = os.path.join(RESULTS, "before-after.json")
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        results = json.load(f)
+    lines = ["", "Reports of CPython's own, without the runtime's annotations "
+             "(`PYTHONVALGRIND_SYNC=off`) and with them (`--before-after`):",
+             "", "| script | tool | without | with |", "|---|---|---:|---:|"]
+    for script in SCRIPTS:
+        for tool in ("helgrind", "drd"):
+            off = results.get(f"{script} {tool} off")
+            on = results.get(f"{script} {tool} on")
+            if off and on:
+                lines.append(f"| `{script}` | {TITLES[tool]} | "
+                             f"{off['reports']} ({off['seconds']:.0f} s) | "
+                             f"{on['reports']} ({on['seconds']:.0f} s) |")
+    return lines
+
+
 def cell(record):
     if record is None:
         return "not run yet"
@@ -141,6 +203,7 @@ def write_table():
         clean = [r for r in done if r["errors"] == 0]
         lines += ["", f"{TITLES[tool]}: {len(clean)} of {len(done)} "
                   "finished modules with no report."]
+    lines += before_after_lines()
     with open(TABLE, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -151,9 +214,13 @@ def main():
     parser.add_argument("--modules", default="")
     parser.add_argument("--timeout", type=int, default=2400)
     parser.add_argument("--table", action="store_true")
+    parser.add_argument("--before-after", action="store_true")
     args = parser.parse_args()
     if args.table:
         write_table()
+        return
+    if args.before_after:
+        before_after()
         return
     tools = args.tools.split(",")
     bad = [t for t in tools if t not in TOOLS]

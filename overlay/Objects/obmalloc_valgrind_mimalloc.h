@@ -321,9 +321,17 @@ _PyValgrind_MiBlocksAdded(void *start, size_t bsize, size_t count)
 
 
 void
-_PyValgrind_MiSegmentAllocated(void *start, size_t size)
+_PyValgrind_MiArenaReserved(void *start, size_t size)
 {
-    _PyTrack_BytesDefined(start, size);
+    _PyTrack_BytesNoAccess(start, size);
+}
+
+
+void
+_PyValgrind_MiSegmentAllocated(void *start, size_t size, size_t info_size)
+{
+    _PyTrack_BytesNoAccess(start, size);
+    _PyTrack_BytesDefined(start, info_size < size ? info_size : size);
 }
 
 

@@ -167,6 +167,11 @@ PyAPI_FUNC(void) _PySync_BenignRaceSlow(const void *addr, size_t size);
            } \
        } while (0)
 
+/* The fields of *OBJ from FIELD to the end of its struct. */
+#  define _PySync_BenignRaceFrom(OBJ, FIELD, WHY) \
+       _PySync_BenignRace(&(OBJ)->FIELD, \
+                          (char *)((OBJ) + 1) - (char *)&(OBJ)->FIELD, WHY)
+
 #else   /* !WITH_VALGRIND */
 
 #  define _PySync_Enabled() 0
@@ -178,6 +183,7 @@ PyAPI_FUNC(void) _PySync_BenignRaceSlow(const void *addr, size_t size);
 #  define _PySync_SemPosting(SEM) ((void)0)
 #  define _PySync_SemAcquired(SEM) ((void)0)
 #  define _PySync_BenignRace(ADDR, SIZE, WHY) ((void)0)
+#  define _PySync_BenignRaceFrom(OBJ, FIELD, WHY) ((void)0)
 #  define _PySync_NewMemory(ADDR, SIZE) ((void)0)
 
 #endif  /* WITH_VALGRIND */

@@ -141,23 +141,40 @@ extern void _PyValgrind_MiBlocksAdded(void *start, size_t bsize, size_t count);
                _PyValgrind_MiBlocksAdded((START), (BSIZE), (COUNT)); \
            } \
        } while (0)
-/* mimalloc takes SIZE bytes at START for a new segment, from the OS or
-   from memory it had before (an arena, its segment cache), where freed
-   blocks of another size lay, unaddressable.  In pool mode the segment is
-   memory the program owns, as memory fresh from mmap() is; its pages'
-   blocks are announced when they are added and handed out.  Segments are
-   allocated rarely (32 MiB at a time, or one huge block). */
-extern void _PyValgrind_MiSegmentAllocated(void *start, size_t size);
-#    define _PyTrack_MiSegmentAllocated(START, SIZE) \
+/* mimalloc reserves SIZE bytes at START from the OS for an arena (1 GiB at
+   a time), read-write: Memcheck takes that for defined memory the program
+   owns, and every leak search would scan all of it, word by word, as a
+   root (3.5 s a search).  In pool mode it is unaddressable until mimalloc
+   takes a segment from it. */
+extern void _PyValgrind_MiArenaReserved(void *start, size_t size);
+#    define _PyTrack_MiArenaReserved(START, SIZE) \
        do { \
            if (_PyValgrind_MimallocPool) { \
-               _PyValgrind_MiSegmentAllocated((START), (SIZE)); \
+               _PyValgrind_MiArenaReserved((START), (SIZE)); \
+           } \
+       } while (0)
+/* mimalloc takes SIZE bytes at START for a new segment, from the OS or
+   from memory it had before (an arena, its segment cache), where freed
+   blocks of another size lay, unaddressable.  In pool mode the segment's
+   first INFO_SIZE bytes, its metadata, are memory the program owns, as
+   memory fresh from mmap() is; the rest stays unaddressable (not a root
+   for leak searches) until its pages' blocks are added, and each block is
+   announced when it is handed out.  Segments are allocated rarely (32 MiB
+   at a time, or one huge block). */
+extern void _PyValgrind_MiSegmentAllocated(void *start, size_t size,
+                                           size_t info_size);
+#    define _PyTrack_MiSegmentAllocated(START, SIZE, INFO_SIZE) \
+       do { \
+           if (_PyValgrind_MimallocPool) { \
+               _PyValgrind_MiSegmentAllocated((START), (SIZE), (INFO_SIZE)); \
            } \
        } while (0)
 #  else
 #    define _PyTrack_MiBlocksAdded(START, BSIZE, COUNT) \
        ((void)(START), (void)(BSIZE), (void)(COUNT))
-#    define _PyTrack_MiSegmentAllocated(START, SIZE) ((void)(START), (void)(SIZE))
+#    define _PyTrack_MiArenaReserved(START, SIZE) ((void)(START), (void)(SIZE))
+#    define _PyTrack_MiSegmentAllocated(START, SIZE, INFO_SIZE) \
+       ((void)(START), (void)(SIZE), (void)(INFO_SIZE))
 #  endif
 
 #else   /* !WITH_VALGRIND */
@@ -179,7 +196,9 @@ extern void _PyValgrind_MiSegmentAllocated(void *start, size_t size);
 #  define _PyTrack_BlockFreedIfLive(P) ((void)(P), 1)
 #  define _PyTrack_MiBlocksAdded(START, BSIZE, COUNT) \
        ((void)(START), (void)(BSIZE), (void)(COUNT))
-#  define _PyTrack_MiSegmentAllocated(START, SIZE) ((void)(START), (void)(SIZE))
+#  define _PyTrack_MiArenaReserved(START, SIZE) ((void)(START), (void)(SIZE))
+#  define _PyTrack_MiSegmentAllocated(START, SIZE, INFO_SIZE) \
+       ((void)(START), (void)(SIZE), (void)(INFO_SIZE))
 
 #endif  /* WITH_VALGRIND */
 
