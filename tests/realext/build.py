@@ -27,6 +27,7 @@ next to a generated C file records Cython's tarball and its command.
 
 import argparse
 import concurrent.futures
+import fcntl
 import json
 import os
 import subprocess
@@ -248,7 +249,17 @@ def compile_module(python, config, sources, target, cplus=False,
 
 def build(name, python=DEFAULT_PYTHON):
     """Fetch and build NAME for PYTHON; return (source tree, PYTHONPATH
-    directory).  Raises FetchError when the source cannot be had."""
+    directory).  Raises FetchError when the source cannot be had.  One
+    process at a time per extension (make check's suites build the same
+    trees)."""
+    lock_dir = os.path.join(TOP, "build", "realext")
+    os.makedirs(lock_dir, exist_ok=True)
+    with open(os.path.join(lock_dir, f".{name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(name, python)
+
+
+def _build(name, python):
     recipe = RECIPES[name]
     tree = fetch(name)
     # Before the modules' threads: one fetch of Cython at a time.
