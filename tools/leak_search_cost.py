@@ -1,6 +1,7 @@
 """What a Memcheck leak search costs against the number of live objects.
 
     build/python tools/leak_search_cost.py [N ...]
+    build/python tools/leak_search_cost.py --free-threaded [N ...]
 
 For each N (default 100000 200000 400000), in malloc and pool mode, runs
 build/python under Memcheck with N live objects (a third each tuples,
@@ -8,6 +9,10 @@ lists and instances of a class, all held by one list) and times
 _valgrind.leak_check() twice, after a warm-up search; prints a Markdown
 table.  Each object is a chunk of its own for the leak checker
 (Misc/README.valgrind): the time should grow linearly with N.
+
+--free-threaded compares build/python (malloc mode, its default under
+Memcheck) with build/python-ft (pool mode, its only one) for each N
+(default 0 and 100000): what a search costs on each build.
 """
 
 import os
@@ -40,15 +45,32 @@ print(min(times))
 """
 
 
-def search_seconds(n, mode):
+PYTHON_FT = os.path.join(support.BUILD, "python-ft")
+
+
+def search_seconds(n, mode, python=support.PYTHON):
     proc, _ = support.valgrind(["-c", CHILD, str(n)],
-                               env={"PYTHONVALGRIND": mode})
+                               env={"PYTHONVALGRIND": mode}, python=python)
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-2000:])
     return float(proc.stdout.split()[-1])
 
 
+def compare_builds(sizes):
+    print("| live objects | build/python (malloc mode) | "
+          "build/python-ft (pool mode) | ratio |")
+    print("|---:|---:|---:|---:|")
+    for n in sizes or [0, 100_000]:
+        gil = search_seconds(n, "malloc")
+        ft = search_seconds(n, "pool", PYTHON_FT)
+        print(f"| {n:,} | {gil:.2f} s | {ft:.2f} s | {ft / gil:.1f} |",
+              flush=True)
+
+
 def main(argv):
+    if argv[:1] == ["--free-threaded"]:
+        compare_builds([int(a) for a in argv[1:]])
+        return
     sizes = [int(a) for a in argv] or [100_000, 200_000, 400_000]
     print("| live objects | malloc mode: search | per 100 k | "
           "pool mode: search | per 100 k |")
