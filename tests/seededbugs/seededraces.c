@@ -79,7 +79,10 @@ race_lazy_cache(PyObject *self, PyObject *Py_UNUSED(arg))
    in-place transformation would, while another thread appends to the list
    (which moves the array): no critical section around it.  The stores put
    back the pointer that was there, so that the test cannot corrupt the
-   list when it runs natively. */
+   list when it runs natively.  They go on until the other thread has
+   appended N items: the last of them come after its last copy of the
+   array, whichever thread the scheduler runs first, so that the race is
+   seen at this function's store and not only at the other thread's copy. */
 static NOINLINE PyObject *
 race_list_items(PyObject *self, PyObject *args)
 {
@@ -91,7 +94,12 @@ race_list_items(PyObject *self, PyObject *args)
     if (meet(self, NULL) == NULL) {
         return NULL;
     }
-    for (long i = 0; i < n; i++) {
+    for (long i = 0; i < 100000000 && PyList_GET_SIZE(list) <= n; i++) {
+        PyObject **items = PySequence_Fast_ITEMS(list);
+        PyObject *first = items[0];
+        items[0] = first;
+    }
+    for (long i = 0; i < 100; i++) {
         PyObject **items = PySequence_Fast_ITEMS(list);
         PyObject *first = items[0];
         items[0] = first;
