@@ -3,9 +3,9 @@ checkers, on the free-threaded build.
 
 CPython's CI runs the modules of Lib/test/libregrtest/tsan.py under
 ThreadSanitizer, with a rebuild of everything and a suppression file.  Here
-a part of them runs as shipped on build/python-ft under Helgrind and DRD,
-through regrtest's own --valgrind --valgrind-tool, and each must finish
-with no report at all: every report in them would be CPython's own.
+five of them run as shipped on build/python-ft under Helgrind, through
+python -m memcheck --tool=helgrind, and every test case must pass with no
+report: every report in them would be CPython's own.
 tools/thread_checkers.py (make bench-threads) runs all of them, with their
 times (tests/threads/README.md).
 
@@ -14,13 +14,12 @@ the GIL), built for build/python-ft as tests/realext/build.py builds it,
 runs its suite under python -m memcheck --tool=helgrind: every test passes
 with no report."""
 
-import json
 import os
 import subprocess
+import sys
 import tempfile
 import unittest
-
-import sys
+import xml.etree.ElementTree as ET
 
 import support
 from memcheck.command import TOOL_ENV
@@ -31,10 +30,11 @@ import build as realext  # tests/realext/build.py  # noqa: E402
 
 PYTHON_FT = os.path.join(support.BUILD, "python-ft")
 
-# Five of TSAN_TESTS, among the quickest under both checkers
-# (tests/threads/README.md has every module's time).
-MODULES = ("test_capi.test_pyatomic", "test_threading_local", "test_code",
-           "test_threadsignals", "test_thread")
+# Five of TSAN_TESTS, in one process (start-up is paid once): 201 tests,
+# about 4 minutes under Helgrind.  Under DRD each takes many times that
+# (tests/threads/README.md): DRD runs the seeded races in make check.
+MODULES = ("test.test_capi.test_mem", "test.test_capi.test_pyatomic",
+           "test.test_code", "test.test_threading_local", "test.test_thread")
 
 
 def setUpModule():
@@ -42,38 +42,39 @@ def setUpModule():
         raise unittest.SkipTest("no build/python-ft (make build-ft)")
 
 
+def junit_cases(path):
+    """{test id: failure text, or None}."""
+    cases = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        failure = case.find("failure")
+        cases[case.get("classname") + "." + case.get("name")] = (
+            None if failure is None else failure.get("message") + "\n"
+            + (failure.text or ""))
+    return cases
+
+
 class TsanModules(unittest.TestCase):
 
-    def run_modules(self, tool):
-        with tempfile.TemporaryDirectory() as results:
-            env = {k: v for k, v in os.environ.items()
-                   if k not in support.UNSET_FOR_CPYTHON_TESTS
-                   and k != TOOL_ENV}
-            env.update(PYTHONMEMCHECKRESULTS=results, PYTHONHASHSEED="0")
-            proc = subprocess.run(
-                [PYTHON_FT, "-m", "test", "--valgrind", "--valgrind-tool",
-                 tool, "-j1", *MODULES], env=env, capture_output=True,
-                text=True, timeout=3600)
-            out = proc.stdout + proc.stderr
-            records = {}
-            for module in MODULES:
-                path = os.path.join(results, module + ".json")
-                self.assertTrue(os.path.exists(path), f"{module}:\n{out}")
-                with open(path, encoding="utf-8") as f:
-                    records[module] = json.load(f)
-        for module, record in records.items():
-            with self.subTest(tool=tool, module=module):
-                self.assertEqual(record["errors"], 0,
-                                 "\n".join(record["memcheck"]))
-                self.assertEqual(record["state"], "PASSED", record)
-                self.assertTrue(record["session_finished"], record)
-        self.assertEqual(proc.returncode, 0, out[-3000:])
-
     def test_helgrind(self):
-        self.run_modules("helgrind")
-
-    def test_drd(self):
-        self.run_modules("drd")
+        env = {k: v for k, v in os.environ.items()
+               if k not in support.UNSET_FOR_CPYTHON_TESTS and k != TOOL_ENV}
+        env["PYTHONHASHSEED"] = "0"
+        with tempfile.TemporaryDirectory() as tmp:
+            junit = os.path.join(tmp, "junit.xml")
+            proc = subprocess.run(
+                [PYTHON_FT, "-m", "memcheck", "--tool=helgrind",
+                 "--junit-xml", junit, "unittest", *MODULES],
+                cwd=tmp, env=env, capture_output=True, text=True,
+                timeout=3600)
+            out = proc.stdout + proc.stderr
+            cases = junit_cases(junit)
+        for module in MODULES:
+            ran = [case for case in cases if case.startswith(module + ".")]
+            self.assertGreater(len(ran), 0, f"{module}: no test ran\n{out}")
+        failed = {case: text for case, text in cases.items() if text}
+        self.assertEqual(failed, {}, out[-5000:])
+        self.assertRegex(out, r"memcheck: \d+ passed, 0 failed, 0 error")
+        self.assertEqual(proc.returncode, 0, out[-3000:])
 
 
 class RealExtensionUnderHelgrind(unittest.TestCase):
