@@ -173,7 +173,9 @@ def write_table():
     modules = sorted({name[:-5] for tool in TOOLS
                       if os.path.isdir(os.path.join(RESULTS, tool))
                       for name in os.listdir(os.path.join(RESULTS, tool))
-                      if name.endswith(".json")})
+                      if name.endswith(".json")}
+                     | (set(tsan_tests()) if os.path.exists(PYTHON_FT)
+                        else set()))
     records = {}
     for tool in TOOLS:
         for module in modules:
