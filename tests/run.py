@@ -59,6 +59,7 @@ SUITE_SHARDS = 80
 # not end with one long suite running alone (each variant of a suite, on
 # the free-threaded build or under the newest Valgrind, right after it).
 LONGEST_FIRST = ["test_memcheck_noise", "test_real_extensions",
+                 "test_thread_checkers", "test_seeded_races",
                  "test_verdicts", "test_fixture_scopes"]
 SHARD_ENV = "VALGRINDTEST_SHARD"
 
