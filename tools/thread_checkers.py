@@ -123,20 +123,28 @@ def count_reports(tool, script, sync):
 
 
 def before_after():
+    """Resumable too: a count already in results/before-after.json is kept
+    (delete the file to measure again)."""
     path = os.path.join(RESULTS, "before-after.json")
     results = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            results = json.load(f)
+    os.makedirs(RESULTS, exist_ok=True)
     for script in SCRIPTS:
         for tool in ("helgrind", "drd"):
             for sync in ("off", "on"):
                 key = f"{script} {tool} {sync}"
+                if key in results:
+                    continue
                 print(key, "...", flush=True)
                 results[key] = count_reports(tool, script, sync)
                 print("  ", results[key], flush=True)
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=1)
-        f.write("\n")
-    write_table()
+                with open(path + ".tmp", "w", encoding="utf-8") as f:
+                    json.dump(results, f, indent=1)
+                    f.write("\n")
+                os.replace(path + ".tmp", path)
+                write_table()
 
 
 def before_after_lines():
