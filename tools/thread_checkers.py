@@ -174,7 +174,11 @@ def cell(record):
     if record["timed_out"]:
         return f"stopped at {record['timeout'] // 60} min"
     errors = record["errors"]
-    return f"{errors if errors is not None else '?'} ({minutes:.1f} min)"
+    text = f"{errors if errors is not None else '?'} ({minutes:.1f} min)"
+    if record["state"] != "PASSED":
+        # The tests' own result, e.g. a system call the tool lacks.
+        text += f", test {record['state_text']}"
+    return text
 
 
 def write_table():
@@ -212,7 +216,8 @@ def write_table():
                 if t == tool and not r["timed_out"]]
         clean = [r for r in done if r["errors"] == 0]
         lines += ["", f"{TITLES[tool]}: {len(clean)} of {len(done)} "
-                  "finished modules with no report."]
+                  "finished modules with no report (of "
+                  f"{len(modules)} modules)."]
     lines += before_after_lines()
     with open(TABLE, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
