@@ -172,7 +172,8 @@ def cell(record):
         return "not run yet"
     minutes = record["wall_seconds"] / 60
     if record["timed_out"]:
-        return f"stopped at {record['timeout'] // 60} min"
+        return (f"stopped at {record['timeout'] // 60} min, "
+                f"{record['errors'] or 0} reports by then")
     errors = record["errors"]
     text = f"{errors if errors is not None else '?'} ({minutes:.1f} min)"
     if record["state"] != "PASSED":
