@@ -21,10 +21,10 @@ import subprocess
 import tempfile
 import textwrap
 import unittest
-import xml.etree.ElementTree as ET
 
 import support
 from memcheck.command import TOOL_ENV
+from test_thread_verdicts import junit_failures
 
 PYTHON_FT = os.path.join(support.BUILD, "python-ft")
 SOURCE = os.path.join(support.TOP, "tests", "seededbugs", "seededraces.c")
@@ -136,17 +136,6 @@ def run(args, env=None):
                           capture_output=True, text=True, timeout=1800)
 
 
-def junit_cases(path):
-    """{test case name: failure text, or None}."""
-    cases = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        failure = case.find("failure")
-        cases[case.get("name")] = (None if failure is None else
-                                   failure.get("message") + "\n"
-                                   + (failure.text or ""))
-    return cases
-
-
 class SeededRaces(unittest.TestCase):
     """Each checker, one run of the whole suite."""
 
@@ -155,7 +144,7 @@ class SeededRaces(unittest.TestCase):
         proc = run(["-m", "memcheck", "--tool=" + tool, "--junit-xml", junit,
                     "unittest", "test_vg_races"])
         out = proc.stdout + proc.stderr
-        cases = junit_cases(junit)
+        cases = junit_failures(junit)
         self.assertEqual(sorted(cases), sorted([*RACES, *CLEAN]), out)
         for case, function in RACES.items():
             with self.subTest(tool=tool, race=case):
@@ -190,7 +179,7 @@ class WithoutTheAnnotations(unittest.TestCase):
                     "test_vg_races.Clean.test_clean_critical_section"],
                    env={"PYTHONVALGRIND_SYNC": "off"})
         out = proc.stdout + proc.stderr
-        report = junit_cases(junit)["test_clean_critical_section"]
+        report = junit_failures(junit)["test_clean_critical_section"]
         self.assertIsNotNone(report, out)
         self.assertIn("Race", report)
         self.assertNotIn("seededraces.c", report.split("\n")[1], out)
