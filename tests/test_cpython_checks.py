@@ -313,3 +313,30 @@ class MypyTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CplusplusHeadersTest(unittest.TestCase):
+    """The internal headers that the series adds, or includes from
+    CPython's, compile in a C++ translation unit: Cython's modules are
+    often C++ and include internal/pycore_frame.h (frozenlist's are)."""
+
+    HEADERS = ["internal/pycore_frame.h", "internal/pycore_lock.h"] + sorted(
+        "internal/" + name
+        for name in os.listdir(os.path.join(OVERLAY, "Include", "internal"))
+        if name.endswith(".h"))
+
+    def test_internal_headers_compile_as_cplusplus(self):
+        gxx = shutil.which("g++")
+        if gxx is None:
+            self.skipTest("g++ is not installed (Debian's package: g++)")
+        include_dirs = {sysconfig.get_path("include"),
+                        sysconfig.get_path("platinclude")}
+        for header in self.HEADERS:
+            with self.subTest(header=header):
+                source = ("#include <Python.h>\n#define Py_BUILD_CORE 1\n"
+                          '#include "%s"\n' % header)
+                proc = subprocess.run(
+                    [gxx, "-fsyntax-only", "-x", "c++", "-"]
+                    + ["-I" + d for d in sorted(include_dirs)],
+                    input=source, capture_output=True, text=True)
+                self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])

@@ -1,5 +1,19 @@
 #ifndef Py_INTERNAL_VALGRIND_SYNC_H
 #define Py_INTERNAL_VALGRIND_SYNC_H
+/* drd.h declares C++ templates, and this header is included inside other
+   headers' extern "C" blocks; extensions compiled as C++ include them too
+   (Cython's modules include pycore_frame.h). */
+#ifdef WITH_VALGRIND
+#  ifdef __cplusplus
+extern "C++" {
+#  endif
+#  include <valgrind/helgrind.h>
+#  include <valgrind/drd.h>
+#  ifdef __cplusplus
+}
+#  endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -72,8 +86,6 @@ extern "C" {
 #define _PySync_DRD 2
 
 #ifdef WITH_VALGRIND
-#  include <valgrind/helgrind.h>
-#  include <valgrind/drd.h>
 
 /* -1 until decided; then _PySync_NONE natively and under the tools that
    check no threads, else the checker.  Decided once (Python/valgrind.c). */
