@@ -106,6 +106,21 @@ TESTS = textwrap.dedent('''
             self.assertEqual(sums, [64 * i for i in range(N // 4)])
 ''')
 
+# A thread that C code starts and that attaches later, in a process of its
+# own: no other thread has run Python code before it.
+FOREIGN_TESTS = textwrap.dedent('''
+    import unittest
+    import seededraces as s
+
+    class Foreign(unittest.TestCase):
+        def test_clean_foreign_thread(self):
+            items = []
+            total = s.clean_foreign_thread(items, 50)
+            self.assertEqual(len(items), 50)
+            # The C thread summed the items there when it attached.
+            self.assertIn(total, {sum(items[:k]) for k in range(51)})
+''')
+
 
 def setUpModule():
     global TESTDIR
@@ -120,6 +135,8 @@ def setUpModule():
             shutil.copy(os.path.join(ext_dir, name), TESTDIR)
     with open(os.path.join(TESTDIR, "test_vg_races.py"), "w") as f:
         f.write(TESTS)
+    with open(os.path.join(TESTDIR, "test_vg_foreign.py"), "w") as f:
+        f.write(FOREIGN_TESTS)
 
 
 def tearDownModule():
@@ -160,6 +177,28 @@ class SeededRaces(unittest.TestCase):
         # Nothing of CPython's own at the end of the run either.
         self.assertNotIn("at exit", out)
         self.assertEqual(proc.returncode, 1, out)
+
+    def test_helgrind(self):
+        self.check("helgrind")
+
+    def test_drd(self):
+        self.check("drd")
+
+
+class ForeignThread(unittest.TestCase):
+    """A thread that C code started attaches after the main thread went on
+    without telling its synchronisation (one thread ran Python code until
+    then): silent under both checkers."""
+
+    def check(self, tool):
+        junit = os.path.join(TESTDIR, tool + "-foreign.xml")
+        proc = run(["-m", "memcheck", "--tool=" + tool, "--junit-xml", junit,
+                    "unittest", "test_vg_foreign"])
+        out = proc.stdout + proc.stderr
+        self.assertEqual(junit_failures(junit),
+                         {"test_clean_foreign_thread": None}, out)
+        self.assertNotIn("at exit", out)
+        self.assertEqual(proc.returncode, 0, out)
 
     def test_helgrind(self):
         self.check("helgrind")

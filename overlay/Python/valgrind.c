@@ -7,6 +7,7 @@
 #include "pycore_initconfig.h"    // _PyStatus_ERR()
 #include "pycore_interp.h"        // PyInterpreterState.object_state
 #include "pycore_lock.h"          // _PyOnceFlag_CallOnce()
+#include "pycore_pystate.h"       // _PyEval_StopTheWorld()
 #include "pycore_tstate.h"        // _PyThreadStateImpl
 #include "pycore_valgrind.h"
 
@@ -270,29 +271,78 @@ _PyValgrind_GetMode(void)
 
 /* The synchronisation events' requests (pycore_valgrind_sync.h), out of
    line; called only once a thread checker is known to run. */
+
+/* Set when the runtime creates a second thread state, never reset: until
+   then one thread runs Python code and the orderings need not be told
+   (pycore_valgrind_sync.h).  Set by the only thread that runs Python code,
+   or by a foreign thread that then stops the world; read relaxed. */
+static int sync_second_thread_state;
+
+static inline int
+sync_many_threads(void)
+{
+    return _Py_atomic_load_int_relaxed(&sync_second_thread_state);
+}
+
 void
-_PySync_HappensBeforeSlow(const void *addr)
+_PySync_SecondThreadStateSlow(void)
+{
+    _Py_atomic_store_int(&sync_second_thread_state, 1);
+}
+
+void
+_PySync_ForeignThreadAttachedSlow(PyThreadState *tstate)
+{
+#ifdef Py_GIL_DISABLED
+    /* Each other thread parks (or is parked, detached) and is told to
+       happen before this one (pystate.c's stop-the-world events). */
+    _PyEval_StopTheWorld(tstate->interp);
+    _PyEval_StartTheWorld(tstate->interp);
+#else
+    /* The GIL is a pthread mutex: the checkers see its hand-offs. */
+    (void)tstate;
+#endif
+}
+
+void
+_PySync_ThreadDetachingSlow(const void *addr)
 {
     _PySync_RequestHappensBefore(addr);
 }
 
 void
+_PySync_HappensBeforeSlow(const void *addr)
+{
+    if (sync_many_threads()) {
+        _PySync_RequestHappensBefore(addr);
+    }
+}
+
+void
 _PySync_HappensAfterSlow(const void *addr)
 {
-    _PySync_RequestHappensAfter(addr);
+    if (sync_many_threads()) {
+        _PySync_RequestHappensAfter(addr);
+    }
 }
 
 void
 _PySync_HappensAfterLastSlow(const void *addr)
 {
-    _PySync_RequestHappensAfter(addr);
-    _PySync_RequestForget(addr);
+    if (sync_many_threads()) {
+        _PySync_RequestHappensAfter(addr);
+        _PySync_RequestForget(addr);
+    }
 }
 
+/* Until a second thread exists, one thread has touched the memory: nothing
+   to forget. */
 void
 _PySync_NewMemorySlow(const void *addr, size_t size)
 {
-    _PySync_RequestNewMemory(addr, size);
+    if (sync_many_threads()) {
+        _PySync_RequestNewMemory(addr, size);
+    }
 }
 
 void

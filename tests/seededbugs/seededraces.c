@@ -14,6 +14,7 @@
 #include <Python.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
 
@@ -210,6 +211,61 @@ clean_handoff_take(PyObject *self, PyObject *arg)
     return PyLong_FromLong(sum);
 }
 
+/* A thread that C code starts, not the threading module, and that attaches
+   later through PyGILState_Ensure(): meanwhile the main thread fills ITEMS
+   with new int objects, and the C thread then sums them.  Ordered by the
+   runtime alone: the objects were written after the thread was created,
+   and before the thread attached (the runtime then stops the world once). */
+struct foreign_work {
+    PyObject *items;
+    long sum;
+};
+
+static void *
+foreign_thread(void *arg)
+{
+    struct foreign_work *work = arg;
+    usleep(20 * 1000);      /* the main thread goes on meanwhile */
+    PyGILState_STATE gstate = PyGILState_Ensure();
+    for (Py_ssize_t i = 0; ; i++) {
+        PyObject *item = PyList_GetItemRef(work->items, i);
+        if (item == NULL) {
+            PyErr_Clear();
+            break;
+        }
+        work->sum += PyLong_AsLong(item);
+        Py_DECREF(item);
+    }
+    PyGILState_Release(gstate);
+    return NULL;
+}
+
+static NOINLINE PyObject *
+clean_foreign_thread(PyObject *self, PyObject *args)
+{
+    struct foreign_work work = {NULL, 0};
+    long n;
+    if (!PyArg_ParseTuple(args, "O!l", &PyList_Type, &work.items, &n)) {
+        return NULL;
+    }
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, foreign_thread, &work) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "pthread_create() failed");
+        return NULL;
+    }
+    int failed = 0;
+    for (long i = 0; i < n && !failed; i++) {
+        /* Not a small int: a new object each. */
+        PyObject *item = PyLong_FromLong(1000003 * i);
+        failed = item == NULL || PyList_Append(work.items, item) < 0;
+        Py_XDECREF(item);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    pthread_join(thread, NULL);
+    Py_END_ALLOW_THREADS
+    return failed ? NULL : PyLong_FromLong(work.sum);
+}
+
 
 static PyMethodDef seededraces_methods[] = {
     {"meet", meet, METH_NOARGS, "wait at the barrier for the other thread"},
@@ -221,6 +277,7 @@ static PyMethodDef seededraces_methods[] = {
     {"clean_atomic_counter", clean_atomic_counter, METH_O, NULL},
     {"clean_handoff_make", clean_handoff_make, METH_O, NULL},
     {"clean_handoff_take", clean_handoff_take, METH_O, NULL},
+    {"clean_foreign_thread", clean_foreign_thread, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL}
 };
 

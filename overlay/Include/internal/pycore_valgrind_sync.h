@@ -78,8 +78,25 @@ extern "C" {
    links, segment metadata) and told fresh when it is handed out again
    (_PySync_NewMemory(), as the checkers' own malloc() does).
 
-   DRD: with the many segments these events create, DRD's segment merging
-   (on by default) lost the seeded race; run DRD with --segment-merging=no. */
+   While only one thread runs Python code there is no ordering to tell, and
+   telling it is what costs: DRD starts a new segment at every
+   happens-before or -after and records where each new address was first
+   told (imports 26 times slower than without the events), Helgrind keeps
+   a synchronisation object per address (twice as slow).  So the
+   happens-before/after and fresh-memory events are told only once the
+   runtime has created a second thread state (_PySync_SecondThreadState()):
+   a thread that the threading module starts gets its thread state from its
+   parent, before it exists, and pthread_create() orders the parent's past
+   before it.  A thread that C code started and that attaches through
+   PyGILState_Ensure() may have existed while the others ran untold: its
+   first attach stops the world once (_PySync_ForeignThreadAttached()),
+   which orders every other thread's past before it; for that, a thread's
+   detach is told from the start (_PySync_ThreadDetaching()).  (The first
+   thread state besides the main one also stops the world, to immortalize
+   objects with deferred reference counts; a thread that C code started
+   before a later one is what needs the second stop.)  Not covered:
+   a thread state made with PyThreadState_New() in one thread for a thread
+   that C code had started before, while a single thread ran. */
 
 #define _PySync_NONE 0
 #define _PySync_HELGRIND 1
@@ -138,6 +155,9 @@ PyAPI_FUNC(void) _PySync_HappensBeforeSlow(const void *addr);
 PyAPI_FUNC(void) _PySync_HappensAfterSlow(const void *addr);
 PyAPI_FUNC(void) _PySync_HappensAfterLastSlow(const void *addr);
 PyAPI_FUNC(void) _PySync_NewMemorySlow(const void *addr, size_t size);
+PyAPI_FUNC(void) _PySync_SecondThreadStateSlow(void);
+PyAPI_FUNC(void) _PySync_ForeignThreadAttachedSlow(PyThreadState *tstate);
+PyAPI_FUNC(void) _PySync_ThreadDetachingSlow(const void *addr);
 /* Benign races are told where memory is set up, which may be before the
    first allocation has decided the tool (the runtime's first structures
    come from malloc()): this one decides first. */
@@ -159,6 +179,21 @@ PyAPI_FUNC(void) _PySync_BenignRaceSlow(const void *addr, size_t size);
        _PySync_WHEN_ENABLED(_PySync_HappensAfterSlow(ADDR))
 #  define _PySync_HappensAfterLast(ADDR) \
        _PySync_WHEN_ENABLED(_PySync_HappensAfterLastSlow(ADDR))
+/* The runtime creates a thread state besides the main interpreter's first:
+   from now on the events above are told (pycore_valgrind_sync.h's
+   introduction).  Called before the thread it is for runs. */
+#  define _PySync_SecondThreadState() \
+       _PySync_WHEN_ENABLED(_PySync_SecondThreadStateSlow())
+/* TSTATE, of a thread that C code started, attached for the first time:
+   stop the world once, so that what every other thread did, told or not,
+   comes before what this one does. */
+#  define _PySync_ForeignThreadAttached(TSTATE) \
+       _PySync_WHEN_ENABLED(_PySync_ForeignThreadAttachedSlow(TSTATE))
+/* The thread detaches its thread state, whose state field is at ADDR: what
+   it did attached comes before a stop-the-world requester that parks it.
+   Told even while one thread runs (for _PySync_ForeignThreadAttached()). */
+#  define _PySync_ThreadDetaching(ADDR) \
+       _PySync_WHEN_ENABLED(_PySync_ThreadDetachingSlow(ADDR))
 #  define _PySync_MutexLocked(M) _PySync_HappensAfter(M)
 #  define _PySync_MutexUnlocking(M) _PySync_HappensBefore(M)
 /* A POSIX semaphore posted / acquired by a call the checkers do not
@@ -190,6 +225,9 @@ PyAPI_FUNC(void) _PySync_BenignRaceSlow(const void *addr, size_t size);
 #  define _PySync_HappensBefore(ADDR) ((void)0)
 #  define _PySync_HappensAfter(ADDR) ((void)0)
 #  define _PySync_HappensAfterLast(ADDR) ((void)0)
+#  define _PySync_SecondThreadState() ((void)0)
+#  define _PySync_ForeignThreadAttached(TSTATE) ((void)0)
+#  define _PySync_ThreadDetaching(ADDR) ((void)0)
 #  define _PySync_MutexLocked(M) ((void)0)
 #  define _PySync_MutexUnlocking(M) ((void)0)
 #  define _PySync_SemPosting(SEM) ((void)0)
