@@ -57,6 +57,8 @@ SLOW_CASES = {
     "test_queue": ("*test_shutdown_all_methods_in_many_threads",),
     # Threads that make and collect weak references for thousands of rounds.
     "test_weakref": ("*test_threaded_weak_*",),
+    # A thread recursing to the limit in except blocks, from a subprocess.
+    "test_threading": ("*test_print_exception_gh_102056",),
 }
 
 

@@ -311,6 +311,12 @@ _PySync_ThreadDetachingSlow(const void *addr)
 }
 
 void
+_PySync_SemaphoreDestroyedSlow(const void *addr, size_t size)
+{
+    _PySync_RequestNewMemory(addr, size);
+}
+
+void
 _PySync_HappensBeforeSlow(const void *addr)
 {
     if (sync_many_threads()) {

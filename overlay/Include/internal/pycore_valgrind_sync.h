@@ -158,6 +158,8 @@ PyAPI_FUNC(void) _PySync_NewMemorySlow(const void *addr, size_t size);
 PyAPI_FUNC(void) _PySync_SecondThreadStateSlow(void);
 PyAPI_FUNC(void) _PySync_ForeignThreadAttachedSlow(PyThreadState *tstate);
 PyAPI_FUNC(void) _PySync_ThreadDetachingSlow(const void *addr);
+PyAPI_FUNC(void) _PySync_SemaphoreDestroyedSlow(const void *addr,
+                                                size_t size);
 /* Benign races are told where memory is set up, which may be before the
    first allocation has decided the tool (the runtime's first structures
    come from malloc()): this one decides first. */
@@ -194,6 +196,11 @@ PyAPI_FUNC(void) _PySync_BenignRaceSlow(const void *addr, size_t size);
    Told even while one thread runs (for _PySync_ForeignThreadAttached()). */
 #  define _PySync_ThreadDetaching(ADDR) \
        _PySync_WHEN_ENABLED(_PySync_ThreadDetachingSlow(ADDR))
+/* The semaphore at ADDR (SIZE bytes, told benign while it lived: see
+   parking_lot.c) is destroyed: its memory is checked again, as fresh.
+   Told even while one thread runs: the benign range was too. */
+#  define _PySync_SemaphoreDestroyed(ADDR, SIZE) \
+       _PySync_WHEN_ENABLED(_PySync_SemaphoreDestroyedSlow((ADDR), (SIZE)))
 #  define _PySync_MutexLocked(M) _PySync_HappensAfter(M)
 #  define _PySync_MutexUnlocking(M) _PySync_HappensBefore(M)
 /* A POSIX semaphore posted / acquired by a call the checkers do not
@@ -228,6 +235,7 @@ PyAPI_FUNC(void) _PySync_BenignRaceSlow(const void *addr, size_t size);
 #  define _PySync_SecondThreadState() ((void)0)
 #  define _PySync_ForeignThreadAttached(TSTATE) ((void)0)
 #  define _PySync_ThreadDetaching(ADDR) ((void)0)
+#  define _PySync_SemaphoreDestroyed(ADDR, SIZE) ((void)0)
 #  define _PySync_MutexLocked(M) ((void)0)
 #  define _PySync_MutexUnlocking(M) ((void)0)
 #  define _PySync_SemPosting(SEM) ((void)0)
