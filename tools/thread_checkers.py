@@ -61,6 +61,7 @@ SLOW_CASES = {
     "test_threading": ("*test_print_exception_gh_102056",),
     # A write that a signal must interrupt: it waited past the timeout.
     "test_io": ("*test_interrupted_write_text",),
+    "test_socket": ("*test_sendall_interrupted*",),
 }
 
 
