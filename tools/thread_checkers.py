@@ -106,6 +106,8 @@ def run_one(tool, module, timeout, ignore=()):
         "state": regrtest.get("state"),
         "state_text": regrtest.get("state_text"),
         "errors": regrtest.get("errors"),
+        # Findings of CPython's known races (valgrind_known.txt), apart.
+        "known": regrtest.get("known_findings", 0),
         "failed_cases": regrtest.get("failed_cases", {}),
         # The report's start: DRD lists every other segment of a conflict.
         "report": regrtest.get("memcheck", [])[:REPORT_LINES],
@@ -223,7 +225,10 @@ def cell(record, subset=None):
                 f"`{p.lstrip('*')}`" for p in subset["ignored"])
                 + ": " + cell(subset))
     errors = record["errors"]
-    text = f"{errors if errors is not None else '?'} ({minutes:.1f} min)"
+    text = f"{errors if errors is not None else '?'}"
+    if record.get("known"):
+        text += f" + {record['known']} known"
+    text += f" ({minutes:.1f} min)"
     if record["state"] != "PASSED":
         # The tests' own result, e.g. a system call the tool lacks.
         text += f", test {record['state_text']}"
@@ -270,9 +275,13 @@ def write_table():
                 if t == tool]
         done = [r for r in done if not r["timed_out"]]
         clean = [r for r in done if r["errors"] == 0]
+        known = sum(r.get("known", 0) for r in done)
         lines += ["", f"{TITLES[tool]}: {len(clean)} of {len(done)} "
                   "finished modules with no report (of "
-                  f"{len(modules)} modules)."]
+                  f"{len(modules)} modules)"
+                  + (f"; {known} known (CPython's races listed in "
+                     "`valgrind_known.txt`, tests/suite/FINDINGS.md)"
+                     if known else "") + "."]
     lines += before_after_lines()
     with open(TABLE, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
