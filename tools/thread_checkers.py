@@ -121,6 +121,7 @@ def run_one(tool, module, timeout, ignore=()):
         "state": regrtest.get("state"),
         "state_text": regrtest.get("state_text"),
         "errors": regrtest.get("errors"),
+        "leaked_bytes": regrtest.get("leaked_bytes", 0),
         # Findings of CPython's known races (valgrind_known.txt), apart.
         "known": regrtest.get("known_findings", 0),
         "failed_cases": regrtest.get("failed_cases", {}),
@@ -247,6 +248,8 @@ def cell(record, subset=None):
     if record.get("known"):
         text += f" + {record['known']} known"
     text += f" ({minutes:.1f} min)"
+    if record.get("leaked_bytes"):
+        text += f", {record['leaked_bytes']} bytes leaked"
     if record["state"] != "PASSED":
         # The tests' own result, e.g. a system call the tool lacks.
         text += f", test {record['state_text']}"
