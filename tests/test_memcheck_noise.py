@@ -202,13 +202,13 @@ class CPythonTestModules(unittest.TestCase):
     ENV = {}
 
     def modules(self):
-        """Half of them, chosen by the date (all of them took half of make
+        """A third of them, chosen by the date (all of them took half of make
         check's hour on two cores), or the build's part (build_modules()).
         NOISE_MODULES=all: all of them, everywhere.  All of them ran silent
         by hand."""
         if PYDEBUG or FREE_THREADED or support.under_newest_valgrind():
             return self.build_modules()
-        return todays_part(self.build_modules(), 2)
+        return todays_part(self.build_modules(), 3)
 
     def build_modules(self):
         """All of them on the release build.  On the free-threaded build,
