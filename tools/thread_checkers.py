@@ -6,6 +6,7 @@ each under Helgrind, DRD and Memcheck on build/python-ft.
   build/python tools/thread_checkers.py [--tools helgrind,drd,memcheck]
       [--modules test_a,test_b] [--timeout SECONDS] [--table]
   build/python tools/thread_checkers.py --before-after
+  (--python build/obj-ft-copy/python: another free-threaded interpreter)
 
 Each run is `build/python-ft -m test --valgrind --valgrind-tool TOOL -j1
 MODULE`, with regrtest's per-file results (PYTHONMEMCHECKRESULTS).  A result
@@ -310,13 +311,19 @@ def write_table():
 
 
 def main():
+    global PYTHON_FT
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--modules", default="")
     parser.add_argument("--timeout", type=int, default=2400)
     parser.add_argument("--table", action="store_true")
     parser.add_argument("--before-after", action="store_true")
+    parser.add_argument("--python", default=PYTHON_FT,
+                        help="the free-threaded interpreter (default "
+                        "build/python-ft; a copy of build/obj-ft keeps a "
+                        "long run on one build while build/ is rebuilt)")
     args = parser.parse_args()
+    PYTHON_FT = os.path.abspath(args.python)
     if args.table:
         write_table()
         return
