@@ -4,7 +4,9 @@ tests of an extension (tests/threads/racy.c): each runs a C function in two
 Python threads with the GIL released, test_a_racy increments a C static
 without a lock, test_b_locked under a pthread mutex.  Only the first fails,
 with the conflicting access in its report; no leak option reaches the tool.
-How Helgrind's and DRD's XML is read, on reports written here."""
+How Helgrind's and DRD's XML is read, on reports written here.  And
+Memcheck's verdicts after a thread ran: on the free-threaded build, the
+functions and code objects a test defines and drops then are no leak."""
 
 import os
 import shutil
@@ -43,6 +45,28 @@ TESTS = textwrap.dedent('''
 ''')
 
 
+# Correct code: after a thread ran, the free-threaded build of 3.13 made
+# every function and code object immortal, never freed
+# (ft-deferred-objects-mortal.patch).
+AFTER_A_THREAD = textwrap.dedent('''
+    import threading
+    import unittest
+
+    class T(unittest.TestCase):
+        def test_a_thread(self):
+            thread = threading.Thread(target=lambda: None)
+            thread.start()
+            thread.join()
+
+        def test_b_functions(self):
+            namespace = {}
+            for i in range(20):
+                exec(f"def f{i}(x):\\n    return x + {i}\\n", namespace)
+            self.assertEqual(namespace["f3"](1), 4)
+            namespace.clear()
+''')
+
+
 def setUpModule():
     global TESTDIR
     ext_dir = support.build_extension(SOURCE, "racy")
@@ -53,19 +77,21 @@ def setUpModule():
             shutil.copy(os.path.join(ext_dir, name), TESTDIR)
     with open(os.path.join(TESTDIR, "test_vg_racy.py"), "w") as f:
         f.write(TESTS)
+    with open(os.path.join(TESTDIR, "test_vg_after_thread.py"), "w") as f:
+        f.write(AFTER_A_THREAD)
 
 
 def tearDownModule():
     shutil.rmtree(TESTDIR)
 
 
-def run(args, env=None):
+def run(args, env=None, python=support.PYTHON):
     run_env = {k: v for k, v in os.environ.items()
                if k not in support.UNSET_FOR_CPYTHON_TESTS
                and k != TOOL_ENV}
     run_env["PYTHONPATH"] = TESTDIR
     run_env.update(env or {})
-    return subprocess.run([support.PYTHON, *args], cwd=TESTDIR, env=run_env,
+    return subprocess.run([python, *args], cwd=TESTDIR, env=run_env,
                           capture_output=True, text=True, timeout=900)
 
 
@@ -129,6 +155,24 @@ class MemcheckCommandTests(unittest.TestCase):
         proc = run(["-m", "memcheck", "--tool=callgrind", "unittest", "x"])
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("invalid choice: 'callgrind'", proc.stderr)
+
+
+PYTHON_FT = os.path.join(support.BUILD, "python-ft")
+
+
+@unittest.skipUnless(os.path.exists(PYTHON_FT), "no build/python-ft")
+class MemcheckAfterAThread(unittest.TestCase):
+    """On build/python-ft (the GIL build never made them immortal)."""
+
+    def test_functions_made_after_a_thread_are_no_leak(self):
+        junit = os.path.join(TESTDIR, "after_thread.xml")
+        proc = run(["-m", "memcheck", "--junit-xml", junit, "unittest",
+                    "test_vg_after_thread"], python=PYTHON_FT)
+        out = proc.stdout + proc.stderr
+        self.assertEqual(proc.returncode, 0, out[-3000:])
+        self.assertIn("memcheck: 2 passed, 0 failed, 0 error", out)
+        self.assertEqual(junit_failures(junit),
+                         {"test_a_thread": None, "test_b_functions": None})
 
 
 class RegrtestTests(unittest.TestCase):

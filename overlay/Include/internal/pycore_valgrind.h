@@ -287,6 +287,22 @@ _PyValgrind_KeepRuntimeObjectsReachable(PyInterpreterState *Py_UNUSED(i)) {}
 
 #endif  /* WITH_VALGRIND */
 
+/* The free-threaded build of 3.13 makes every object with a deferred
+   reference count (functions, code, descriptors, modules, heap types)
+   immortal once a second thread starts, and each one made later immortal
+   at birth (gh-117783: it spares threads the contended counts).  An
+   immortal object is never freed: a function that a test defines and drops
+   after a thread ran is "definitely lost" at the next leak search, on
+   correct code.  Where leaks are checked the objects keep their deferred
+   counts instead, as they have before the second thread and always have in
+   subinterpreters, and a collection frees them; under Valgrind threads run
+   one at a time, so the contention spared does not exist. */
+static inline int
+_PyValgrind_DeferredObjectsStayMortal(void)
+{
+    return _PyValgrind_ChecksLeaks();
+}
+
 /* Without the table: what the GC called before.  The free-threaded build
    announces its objects in mimalloc's functions, which know the heap. */
 #if !defined(WITH_VALGRIND) || defined(Py_GIL_DISABLED)
