@@ -55,8 +55,9 @@ def tsan_tests():
 # (When regrtest's timeout stops a worker, faulthandler dumps every thread's
 # frames without stopping the threads: that dump races with them, by design.)
 SLOW_CASES = {
-    # Three classes x 20 threads calling every method during shutdown.
-    "test_queue": ("*test_shutdown_all_methods_in_many_threads",),
+    # Six classes x 20 threads calling every method during shutdown (and
+    # during an immediate shutdown).
+    "test_queue": ("*_all_methods_in_many_threads",),
     # Threads that make and collect weak references for thousands of rounds.
     "test_weakref": ("*test_threaded_weak_*",),
     # A thread recursing to the limit in except blocks, from a subprocess.
