@@ -53,11 +53,14 @@ THREAD_VERDICT_OPTIONS = (
 
 # DRD merges its segments (what a thread accessed between two
 # synchronisations) every 10 new segments by default, a pass over all of
-# them; with the runtime's happens-before events, four threads of pure
-# Python (tests/threads/more_threads.py, 40 rounds) spent 79 s of CPU
-# there, against 10 s merging every 1000.  Merging saves memory and finds
-# no race.
-DRD_VERDICT_OPTIONS = ("--segment-merging-interval=1000",)
+# them.  Merging too seldom costs more: ordered segments are discarded only
+# then, and every free() and stack unwind clears its range in each segment
+# kept.  CPU seconds under DRD by interval (10 / 100 / 1000):
+# tests/threads/more_threads.py, 40 rounds on the free-threaded build,
+# 61 / 11 / 17, and 400 rounds, 87 / 28-48 / 443; the racy extension of
+# tests/test_thread_verdicts.py under regrtest on the GIL build,
+# 5.3 / 6.1 / 277.  Merging finds no race.
+DRD_VERDICT_OPTIONS = ("--segment-merging-interval=100",)
 
 # The tools of a per-test verdict, the first the default; the thread
 # checkers among them.
