@@ -4,7 +4,8 @@ tests/seededbugs/seededraces.c has three data races (race_*) and the same
 work done correctly (clean_*): a C static counter, a lazily built cache, a
 list's items array written while another thread appends; the counter under
 a PyMutex, a dict updated inside its critical section, a C11 atomic counter,
-objects handed over by a queue.Queue.  Each is a test case of one suite,
+objects handed over by a queue.Queue, objects whose dicts one thread makes
+while the other sets attributes in them.  Each is a test case of one suite,
 run in two Python threads on build/python-ft, and the suite runs once per
 checker under "python -m memcheck --tool=TOOL": a verdict per test case.
 Every race must fail its test, with its function in the report (the access
@@ -36,7 +37,8 @@ RACES = {
     "test_race_list_items": "race_list_items",
 }
 CLEAN = ("test_clean_atomic_counter", "test_clean_critical_section",
-         "test_clean_handoff", "test_clean_mutex_counter")
+         "test_clean_dict_made_elsewhere", "test_clean_handoff",
+         "test_clean_mutex_counter")
 
 TESTS = textwrap.dedent('''
     import queue
@@ -88,6 +90,34 @@ TESTS = textwrap.dedent('''
 
         def test_clean_atomic_counter(self):
             in_two_threads((s.clean_atomic_counter, (N,)))
+
+        def test_clean_dict_made_elsewhere(self):
+            # One thread makes each object's dict (reading __dict__ makes
+            # it from the inline values, or a new one), the other sets an
+            # attribute in it: the dict is published by a release store in
+            # the object's critical section and loaded without the lock.
+            class Inline:
+                pass
+
+            class Slot:
+                __slots__ = ("__dict__",)
+
+            objs = ([Inline() for _ in range(N // 2)]
+                    + [Slot() for _ in range(N // 2)])
+            meeting = threading.Barrier(2)
+
+            def make():
+                meeting.wait()
+                for obj in objs:
+                    obj.__dict__
+
+            def set_attributes():
+                meeting.wait()
+                for obj in objs:
+                    obj.x = 1
+
+            in_two_threads((make, ()), (set_attributes, ()))
+            self.assertTrue(all(obj.x == 1 for obj in objs))
 
         def test_clean_handoff(self):
             handed = queue.Queue()
